@@ -1,0 +1,38 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is set-up they share.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install index lint browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Idempotent: builds the index when missing or stale, embeds nothing when the corpus is unchanged.
+index: install
+	$(BIN)/assistant ingest --quiet
+
+run: index
+	$(BIN)/assistant serve
+
+# The browser test needs Debian's Chromium; install it when possible, never fail the build over it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) >/dev/null 2>&1 \
+	  || echo "note: Chromium could not be installed; the browser test will be skipped with its reason."; }
+
+test: index browser
+	$(BIN)/ruff check assistant tests
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check assistant tests
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""The shape of an answer, shared by HTTP, Slack and the evaluator."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SafetyCategory = Literal["clinical", "crisis", "dosing_request", "misuse_request", "out_of_scope", "injection"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Citation(_Model):
+    marker: int = Field(description="The number used as [n] in the answer text.")
+    doc_id: str
+    title: str
+    authors: str
+    year: int | None
+    journal: str | None
+    doi: str | None
+    pmid: str | None
+    url: str | None = Field(description="doi.org or PubMed link, or the document's own URL.")
+    section: str
+    snippet: str = Field(description="The passage the answer used.")
+    design: str
+    evidence_level: int | str | None
+
+
+class Caveat(_Model):
+    id: str
+    text: str
+    source_doc_id: str | None = None
+
+
+class Safety(_Model):
+    category: SafetyCategory
+    escalated: bool = False
+
+
+class Turn(_Model):
+    """One earlier exchange, as the answer service needs it for follow-up questions."""
+
+    user: str
+    assistant: str = ""
+
+
+class Answer(_Model):
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    caveats: list[Caveat] = Field(default_factory=list)
+    safety: Safety
+    abstained: bool = False
+    follow_up_questions: list[str] = Field(default_factory=list)
+    crisis_message: str | None = Field(None, description="Shown first, before any evidence, when escalated.")
+    standalone_query: str | None = Field(None, description="The question as retrieval saw it after condensing.")
+    engine: str = "extractive"

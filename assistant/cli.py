@@ -1,0 +1,129 @@
+"""The `assistant` command: ingest, inspect, ask, serve, evaluate and benchmark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from assistant.settings import Settings, load_settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj  # type: ignore[no-any-return]
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Ketamine Evidence Assistant: answers from a cited evidence corpus."""
+    ctx.obj = load_settings()
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Folder of documents.")
+@click.option("--rebuild", is_flag=True, help="Re-embed everything into a fresh index generation.")
+@click.option("--strict", is_flag=True, help="Fail on the first unreadable or invalid file instead of skipping it.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: bool, quiet: bool) -> None:
+    """Build or update the index from the corpus (only what changed is embedded)."""
+    from tqdm import tqdm
+
+    from assistant.errors import AssistantError
+    from assistant.index import make_store
+    from assistant.index.ingest import ingest as run_ingest
+
+    settings = _settings(ctx)
+    corpus_dir = corpus_dir or settings.corpus_dir
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="embedding", disable=quiet, file=sys.stderr)
+        bar.update(done)
+
+    try:
+        report = run_ingest(make_store(settings), settings.index, corpus_dir, rebuild=rebuild, strict=strict,
+                            progress=progress)
+    except AssistantError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    for problem in report.problems:
+        click.echo(f"skipped: {problem.message}", err=True)
+    for doc_id in report.kept_despite_errors:
+        click.echo(f"kept the indexed version of {doc_id} (its file now fails to load)", err=True)
+    if report.up_to_date:
+        click.echo(f"index up to date: {report.documents} documents, {report.chunks} chunks; embedded nothing "
+                   f"({report.seconds:.2f} s)")
+        return
+    rate = report.embedded_chunks / report.embed_seconds if report.embed_seconds else 0.0
+    click.echo(
+        f"indexed {report.documents} documents, {report.chunks} chunks "
+        f"({'full build' if report.rebuilt else 'incremental'}: {len(report.added)} added, "
+        f"{len(report.changed)} changed, {len(report.removed)} removed; embedded {report.embedded_chunks} chunks "
+        f"at {rate:.0f} chunks/s) in {report.seconds:.2f} s -> {report.collection}"
+    )
+
+
+@main.command()
+@click.pass_context
+def sources(ctx: click.Context) -> None:
+    """List the indexed documents with design and evidence level."""
+    from assistant.errors import AssistantError
+    from assistant.index import LiveIndex, make_store
+
+    settings = _settings(ctx)
+    try:
+        snap = LiveIndex(make_store(settings)).snapshot()
+    except AssistantError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{'id':<20} {'year':>4}  {'level':<10} {'design':<28} title")
+    for doc_id, meta in sorted(snap.documents.items(), key=lambda kv: (kv[1]["year"], kv[0])):
+        click.echo(f"{doc_id:<20} {meta['year']:>4}  {meta['evidence_level']:<10} {meta['design']:<28} "
+                   f"{meta['title'][:70]}")
+    click.echo(f"{len(snap.documents)} documents, {len(snap.chunks)} chunks in {snap.name}")
+
+
+@main.group()
+def corpus() -> None:
+    """Work with the source documents."""
+
+
+@corpus.command("check")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Folder of documents.")
+@click.pass_context
+def corpus_check(ctx: click.Context, corpus_dir: Path | None) -> None:
+    """Validate every document against the corpus schema; exit 1 on any problem."""
+    from assistant.corpus import load_corpus
+
+    corpus_dir = corpus_dir or _settings(ctx).corpus_dir
+    result = load_corpus(corpus_dir)
+    for problem in result.problems:
+        click.echo(f"error: {problem.message}", err=True)
+    click.echo(f"{len(result.documents)} documents valid, {len(result.problems)} problems in {corpus_dir}")
+    sys.exit(1 if result.problems else 0)
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default: settings, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to bind (default: settings, 8000).")
+@click.option("--workers", type=int, help="gunicorn worker processes (default: settings).")
+@click.option("--threads", type=int, help="Threads per worker (default: settings).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Serve the HTTP API (and the Slack bot when configured) with gunicorn."""
+    from assistant.web.server import run
+
+    web = _settings(ctx).web
+    run(_settings(ctx), host or web.host, port or web.port, workers or web.workers, threads or web.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The index as a serving process sees it: the active generation, loaded once, swapped when ingest flips the alias."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chromadb.api.models.Collection import Collection
+
+from assistant.errors import IndexUnavailable
+from assistant.index.bm25 import BM25Index
+from assistant.index.chunking import search_text
+from assistant.index.store import VectorStore
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a query needs from one generation; immutable, so threads can share it."""
+
+    name: str
+    collection: Collection
+    chunks: tuple[StoredChunk, ...]
+    position: dict[str, int]
+    bm25: BM25Index
+    documents: dict[str, dict[str, Any]]
+
+
+class LiveIndex:
+    def __init__(self, store: VectorStore, reload_interval_s: float = 5.0) -> None:
+        self.store = store
+        self.reload_interval_s = reload_interval_s
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def _load(self, name: str) -> Snapshot:
+        collection = self.store.open(name)
+        try:
+            got = collection.get(include=["documents", "metadatas"])
+        except Exception as exc:
+            self.store.reset_client()
+            raise IndexUnavailable(f"The index cannot be read ({exc.__class__.__name__}).") from exc
+        chunks = tuple(
+            StoredChunk(i, d, dict(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        )
+        chunks = tuple(sorted(chunks, key=lambda c: (c.metadata["doc_id"], c.metadata.get("chunk_index", 0))))
+        documents: dict[str, dict[str, Any]] = {}
+        for chunk in chunks:
+            documents.setdefault(chunk.metadata["doc_id"], chunk.metadata)
+        return Snapshot(
+            name=name,
+            collection=collection,
+            chunks=chunks,
+            position={c.id: i for i, c in enumerate(chunks)},
+            bm25=BM25Index([search_text(c.text, c.metadata) for c in chunks]),
+            documents=documents,
+        )
+
+    def snapshot(self) -> Snapshot:
+        """The current generation; re-reads the alias at most every ``reload_interval_s``."""
+        now = time.monotonic()
+        current = self._snapshot
+        if current is not None and now - self._checked_at < self.reload_interval_s:
+            return current
+        with self._lock:
+            if self._snapshot is not None and time.monotonic() - self._checked_at < self.reload_interval_s:
+                return self._snapshot
+            active = self.store.active()
+            if active is None:
+                raise IndexUnavailable("No index has been built yet: run `assistant ingest`.")
+            if self._snapshot is None or self._snapshot.name != active[0]:
+                self._snapshot = self._load(active[0])
+            self._checked_at = time.monotonic()
+            return self._snapshot
+
+    def invalidate(self) -> None:
+        """Force the next call to re-read the alias and reconnect, after a store outage."""
+        with self._lock:
+            self._checked_at = 0.0
+            self.store.reset_client()
+
+    def status(self) -> dict[str, Any]:
+        try:
+            self.store.ping()
+            snap = self.snapshot()
+        except IndexUnavailable as exc:
+            return {"ready": False, "reason": exc.message}
+        return {"ready": True, "collection": snap.name, "documents": len(snap.documents), "chunks": len(snap.chunks)}

@@ -1,0 +1,134 @@
+"""The Chroma side of the index: generations of collections behind one alias.
+
+Every ingest that changes anything writes a *new* collection (copying unchanged chunks with
+their stored vectors, embedding only what changed) and then flips an alias record. Readers in
+other processes therefore never see a half-written index, a crash mid-build leaves the old
+generation serving, and a serving process picks up the new generation by re-reading the alias.
+This works the same on an embedded database and on a Chroma server shared by several hosts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+
+from assistant.errors import ConfigError, IndexUnavailable
+from assistant.index.embeddings import MiniLMEmbedder
+from assistant.settings import IndexSettings
+
+ALIAS_ID = "active"
+KEEP_GENERATIONS = 2  # the active one and its predecessor, which requests in flight may still read
+
+
+def make_client(settings: IndexSettings, chroma_path: Path) -> ClientAPI:
+    """An embedded client on disk, or an HTTP client when a Chroma server URL is configured."""
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"index.chroma_url must be an http(s) URL, got {settings.chroma_url!r}")
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 80),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_path), settings=chroma_settings)
+
+
+class VectorStore:
+    """Owns the Chroma client and the alias; translates Chroma failures into IndexUnavailable."""
+
+    def __init__(self, settings: IndexSettings, chroma_path: Path, embedder: MiniLMEmbedder) -> None:
+        self.settings = settings
+        self.chroma_path = chroma_path
+        self.embedder = embedder
+        self._client: ClientAPI | None = None
+
+    @property
+    def client(self) -> ClientAPI:
+        if self._client is None:
+            try:
+                self._client = make_client(self.settings, self.chroma_path)
+            except ConfigError:
+                raise
+            except Exception as exc:  # chromadb raises many types for an unreachable store
+                raise IndexUnavailable(f"The vector store cannot be reached ({exc.__class__.__name__}).") from exc
+        return self._client
+
+    def reset_client(self) -> None:
+        """Forget the client so the next call reconnects (after a server restart, for instance)."""
+        self._client = None
+
+    @property
+    def alias_name(self) -> str:
+        return f"{self.settings.collection}-alias"
+
+    def _alias(self) -> Collection:
+        return self.client.get_or_create_collection(
+            self.alias_name, embedding_function=self.embedder.chroma, metadata={"hnsw:space": "cosine"}
+        )
+
+    def active(self) -> tuple[str, dict[str, Any]] | None:
+        """Name and metadata of the serving generation, or None when nothing was ever built."""
+        try:
+            got = self._alias().get(ids=[ALIAS_ID], include=["metadatas"])
+        except Exception as exc:
+            self.reset_client()
+            raise IndexUnavailable(f"The vector store cannot be read ({exc.__class__.__name__}).") from exc
+        if not got["ids"]:
+            return None
+        meta = dict(got["metadatas"][0] or {})
+        return str(meta.pop("collection")), meta
+
+    def open(self, name: str) -> Collection:
+        try:
+            return self.client.get_collection(name, embedding_function=self.embedder.chroma)
+        except Exception as exc:
+            self.reset_client()
+            raise IndexUnavailable(f"The index collection {name} cannot be opened ({exc.__class__.__name__}).") from exc
+
+    def new_generation(self, fingerprint: str) -> Collection:
+        name = f"{self.settings.collection}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        return self.client.create_collection(
+            name,
+            embedding_function=self.embedder.chroma,
+            metadata={"hnsw:space": "cosine", "fingerprint": fingerprint, "created": time.time()},
+        )
+
+    def activate(self, collection: Collection, info: dict[str, Any]) -> None:
+        """Point the alias at ``collection`` and drop generations older than its predecessor."""
+        meta = {"collection": collection.name, **info}
+        self._alias().upsert(ids=[ALIAS_ID], documents=[collection.name], metadatas=[meta], embeddings=[
+            self.embedder.embed([collection.name])[0].tolist()
+        ])
+        self.prune(keep=collection.name)
+
+    def prune(self, keep: str) -> None:
+        prefix = f"{self.settings.collection}-"
+        generations = sorted(
+            c.name
+            for c in self.client.list_collections()
+            if c.name.startswith(prefix) and c.name != self.alias_name
+        )
+        keep_names = {keep, *[n for n in generations if n < keep][-(KEEP_GENERATIONS - 1) :]}
+        for name in generations:
+            if name not in keep_names:
+                self.client.delete_collection(name)
+
+    def ping(self) -> None:
+        try:
+            self.client.heartbeat()
+        except Exception as exc:
+            self.reset_client()
+            raise IndexUnavailable(f"The vector store does not answer ({exc.__class__.__name__}).") from exc
