@@ -1,0 +1,264 @@
+"""Where conversations live between requests.
+
+SQLite under the data directory by default (WAL, so readers never block the writer), any
+SQLAlchemy URL (PostgreSQL) when several instances must share one store. A turn is written in
+one transaction once its answer is complete, so a crash loses at most the turn in flight.
+Schema changes are numbered migrations recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assistant.answer.models import Answer, Turn
+from assistant.errors import IndexUnavailable
+
+Rating = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    message_id: str
+    seq: int
+    user: str
+    answer: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    channel: str
+    external_ref: str | None
+    created_at: float
+    turns: list[StoredTurn] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    id: str
+    message_id: str
+    rating: Rating
+    comment: str | None
+    source: str
+    created_at: float
+
+
+class ConversationStore(Protocol):
+    def create_conversation(self, channel: str = "web", external_ref: str | None = None) -> str: ...
+    def get_or_create_by_ref(self, external_ref: str, channel: str) -> str: ...
+    def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+    def history(self, conversation_id: str, limit: int = 6) -> list[Turn]: ...
+    def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str: ...
+    def delete_conversation(self, conversation_id: str) -> bool: ...
+    def message_exists(self, message_id: str) -> bool: ...
+    def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str: ...
+    def feedback_for(self, message_id: str) -> list[FeedbackRecord]: ...
+    def count_turns(self) -> int: ...
+    def ping(self) -> None: ...
+
+
+metadata = sa.MetaData()
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("external_ref", sa.String(255), unique=True, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+turns = sa.Table(
+    "turns", metadata,
+    sa.Column("message_id", sa.String(64), primary_key=True),
+    sa.Column("conversation_id", sa.String(64), sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("user_message", sa.Text, nullable=False),
+    sa.Column("answer_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("conversation_id", "seq", name="uq_turn_seq"),
+)
+feedback = sa.Table(
+    "feedback", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.String(64), sa.ForeignKey("turns.message_id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("rating", sa.String(8), nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+migrations = sa.Table(
+    "schema_migrations", metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+# Ordered and append-only: a new schema change is a new entry, never an edit of an old one.
+MIGRATIONS: list[tuple[int, str, list[sa.Table]]] = [
+    (1, "conversations, turns and feedback", [conversations, turns, feedback]),
+]
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class SqlConversationStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        is_sqlite = url.startswith("sqlite")
+        self.engine: Engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False} if is_sqlite else {},
+            pool_pre_ping=not is_sqlite,
+        )
+        if is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        # Serialises turn numbering inside one process; the unique (conversation, seq) key and a
+        # retry keep it right across processes.
+        self._write_lock = threading.Lock()
+        self.migrate()
+
+    def migrate(self) -> list[int]:
+        applied: list[int] = []
+        with self.engine.begin() as conn:
+            migrations.create(conn, checkfirst=True)
+            done = {row[0] for row in conn.execute(sa.select(migrations.c.version))}
+            for version, name, tables in MIGRATIONS:
+                if version in done:
+                    continue
+                for table in tables:
+                    table.create(conn, checkfirst=True)
+                conn.execute(migrations.insert().values(version=version, name=name, applied_at=time.time()))
+                applied.append(version)
+        return applied
+
+    def create_conversation(self, channel: str = "web", external_ref: str | None = None) -> str:
+        conversation_id = _new_id("conv")
+        with self.engine.begin() as conn:
+            conn.execute(conversations.insert().values(
+                id=conversation_id, channel=channel, external_ref=external_ref, created_at=time.time()))
+        return conversation_id
+
+    def get_or_create_by_ref(self, external_ref: str, channel: str) -> str:
+        query = sa.select(conversations.c.id).where(conversations.c.external_ref == external_ref)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        if found:
+            return str(found)
+        try:
+            return self.create_conversation(channel, external_ref)
+        except sa.exc.IntegrityError:  # another process created it first
+            with self.engine.connect() as conn:
+                return str(conn.execute(query).scalar_one())
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id)).first()
+            if row is None:
+                return None
+            rows = conn.execute(
+                sa.select(turns).where(turns.c.conversation_id == conversation_id).order_by(turns.c.seq)
+            ).all()
+        return Conversation(
+            id=row.id, channel=row.channel, external_ref=row.external_ref, created_at=row.created_at,
+            turns=[StoredTurn(r.message_id, r.seq, r.user_message, json.loads(r.answer_json), r.created_at)
+                   for r in rows],
+        )
+
+    def history(self, conversation_id: str, limit: int = 6) -> list[Turn]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(turns.c.user_message, turns.c.answer_json)
+                .where(turns.c.conversation_id == conversation_id)
+                .order_by(turns.c.seq.desc())
+                .limit(limit)
+            ).all()
+        return [Turn(user=r.user_message, assistant=json.loads(r.answer_json).get("answer", "")) for r in reversed(rows)]
+
+    def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str:
+        message_id = _new_id("msg")
+        payload = answer.model_dump_json()
+        for attempt in range(20):
+            try:
+                with self._write_lock, self.engine.begin() as conn:
+                    seq = conn.execute(
+                        sa.select(sa.func.coalesce(sa.func.max(turns.c.seq), 0)).where(
+                            turns.c.conversation_id == conversation_id)
+                    ).scalar_one() + 1
+                    conn.execute(turns.insert().values(
+                        message_id=message_id, conversation_id=conversation_id, seq=seq, user_message=user,
+                        answer_json=payload, created_at=time.time()))
+                return message_id
+            except sa.exc.IntegrityError:
+                if not self._conversation_exists(conversation_id):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise RuntimeError("could not number the turn after repeated conflicts")
+
+    def _conversation_exists(self, conversation_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(conversations.c.id).where(conversations.c.id == conversation_id)).first() is not None
+
+    def delete_conversation(self, conversation_id: str) -> bool:
+        with self.engine.begin() as conn:
+            message_ids = sa.select(turns.c.message_id).where(turns.c.conversation_id == conversation_id)
+            conn.execute(feedback.delete().where(feedback.c.message_id.in_(message_ids)))
+            conn.execute(turns.delete().where(turns.c.conversation_id == conversation_id))
+            result = conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
+        return bool(result.rowcount)
+
+    def message_exists(self, message_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(turns.c.message_id).where(turns.c.message_id == message_id)).first() is not None
+
+    def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str:
+        feedback_id = _new_id("fb")
+        with self.engine.begin() as conn:
+            conn.execute(feedback.insert().values(
+                id=feedback_id, message_id=message_id, rating=rating, comment=comment, source=source,
+                created_at=time.time()))
+        return feedback_id
+
+    def feedback_for(self, message_id: str) -> list[FeedbackRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(feedback).where(feedback.c.message_id == message_id).order_by(feedback.c.created_at)).all()
+        return [FeedbackRecord(r.id, r.message_id, r.rating, r.comment, r.source, r.created_at) for r in rows]
+
+    def count_turns(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(turns)).scalar_one())
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise IndexUnavailable(f"The conversation store does not answer ({exc.__class__.__name__}).") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_store(url: str | None, data_dir: Path) -> SqlConversationStore:
+    if url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{(data_dir / 'conversations.sqlite3').resolve()}"
+    return SqlConversationStore(url)
