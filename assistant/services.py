@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.conversations import ConversationStore
+from assistant.conversations import make_store as make_conversation_store
 from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore, make_store
 from assistant.index.embeddings import make_embedder
 from assistant.settings import Settings
@@ -19,11 +21,15 @@ class Services:
     embedder: MiniLMEmbedder
     store: VectorStore
     index: LiveIndex
+    conversations: ConversationStore
 
 
-def build_services(settings: Settings) -> Services:
-    embedder = make_embedder(settings.index.embedding_model, settings.index.onnx_threads,
-                             settings.index.embed_batch_size)
+def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -> Services:
+    """``embedder`` lets tests share one loaded model across many app instances."""
+    embedder = embedder or make_embedder(
+        settings.index.embedding_model, settings.index.onnx_threads, settings.index.embed_batch_size
+    )
     store = make_store(settings, embedder)
     index = LiveIndex(store, settings.index.reload_interval_s)
-    return Services(settings=settings, embedder=embedder, store=store, index=index)
+    conversations = make_conversation_store(settings.web.conversations_url, settings.data_dir)
+    return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations)
