@@ -111,6 +111,53 @@ def corpus_check(ctx: click.Context, corpus_dir: Path | None) -> None:
     sys.exit(1 if result.problems else 0)
 
 
+def print_answer(answer: object) -> None:
+    """The terminal rendering of an Answer: crisis text first, then the answer, references and caveats."""
+    from assistant.answer.models import Answer
+
+    assert isinstance(answer, Answer)
+    click.echo(answer.answer)
+    if answer.citations:
+        click.echo("\nReferences:")
+        for c in answer.citations:
+            level = f"level {c.evidence_level}" if c.evidence_level is not None else "unrated"
+            click.echo(f"  [{c.marker}] {c.authors} ({c.year}). {c.title}. {c.journal or ''}. "
+                       f"{c.design}, {level}. Section: {c.section}. {c.url or ''}")
+    if answer.caveats:
+        click.echo("\nCaveats:")
+        for caveat in answer.caveats:
+            click.echo(f"  - {caveat.text}")
+    if answer.follow_up_questions:
+        click.echo("\nYou could also ask:")
+        for q in answer.follow_up_questions:
+            click.echo(f"  - {q}")
+    click.echo(f"\n(safety: {answer.safety.category}{', escalated' if answer.safety.escalated else ''}; "
+               f"abstained: {str(answer.abstained).lower()}; engine: {answer.engine})")
+
+
+@main.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.pass_context
+def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool) -> None:
+    """Ask one question and print the answer, numbered references and caveats."""
+    from assistant.errors import AssistantError
+    from assistant.services import build_services
+
+    text = " ".join(question).strip()
+    if not text:
+        raise click.UsageError("the question is empty")
+    try:
+        answer = build_services(_settings(ctx)).answers.answer(text)
+    except AssistantError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+    else:
+        print_answer(answer)
+
+
 @main.command()
 @click.option("--host", help="Address to bind (default: settings, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to bind (default: settings, 8000).")
@@ -123,6 +170,25 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 
     web = _settings(ctx).web
     run(_settings(ctx), host or web.host, port or web.port, workers or web.workers, threads or web.threads)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks whose figures go into closing notes (never timed assertions in tests)."""
+
+
+@bench.command("retrieval")
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path, exists=True),
+              default=Path("eval/questions.jsonl"), show_default=True)
+@click.pass_context
+def bench_retrieval(ctx: click.Context, questions_path: Path) -> None:
+    """Dense vs BM25 vs hybrid: recall@1/5, MRR, nDCG@10, abstention and warm latency against the cost floor."""
+    from assistant.evaluation import retrieval_bench
+    from assistant.evaluation.questions import load_questions
+    from assistant.services import build_services
+
+    report = retrieval_bench.run(build_services(_settings(ctx)), load_questions(questions_path))
+    click.echo(retrieval_bench.render(report))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.answer.service import AnswerService, build_answer_service
 from assistant.conversations import ConversationStore
 from assistant.conversations import make_store as make_conversation_store
 from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore, make_store
 from assistant.index.embeddings import make_embedder
+from assistant.prompts import PromptBook
+from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.synonyms import SynonymTable
 from assistant.settings import Settings
 
 
@@ -22,6 +26,9 @@ class Services:
     store: VectorStore
     index: LiveIndex
     conversations: ConversationStore
+    prompts: PromptBook
+    retriever: HybridRetriever
+    answers: AnswerService
 
 
 def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -> Services:
@@ -32,4 +39,9 @@ def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -
     store = make_store(settings, embedder)
     index = LiveIndex(store, settings.index.reload_interval_s)
     conversations = make_conversation_store(settings.web.conversations_url, settings.data_dir)
-    return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations)
+    prompts = PromptBook.load(settings.prompts_dir)
+    synonyms = SynonymTable.from_data(prompts.data("synonyms.yaml"))
+    retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms)
+    answers = build_answer_service(settings, retriever, prompts)
+    return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations,
+                    prompts=prompts, retriever=retriever, answers=answers)

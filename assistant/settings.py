@@ -53,8 +53,8 @@ class RetrievalSettings(_Group):
     candidates: int = Field(40, ge=5, le=500, description="Candidates taken from each of dense and BM25 search.")
     per_doc_cap: int = Field(2, ge=1, le=20, description="At most this many chunks of one document in the result.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
-    bm25_weight: float = Field(0.7, ge=0, description="Weight of the BM25 ranking in the fusion.")
-    rrf_k: int = Field(20, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(1.7, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    rrf_k: int = Field(10, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
     relevance_floor: float = Field(
         0.30, ge=-1, le=1, description="Best dense cosine similarity below which evidence counts as too weak."
     )
@@ -68,6 +68,7 @@ class AnswerSettings(_Group):
     llm_api_key: SecretStr | None = Field(None, description="API key for the endpoint; never logged.")
     llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one LLM call.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for the LLM engine.")
+    llm_extra_rules: str = Field("", description="Extra lines appended to the system prompt (deployment policy).")
 
 
 class WebSettings(_Group):
@@ -88,6 +89,10 @@ class WebSettings(_Group):
     conversations_url: str | None = Field(
         None, description="SQLAlchemy URL of the conversation store; unset: SQLite under data_dir."
     )
+    trusted_proxies: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust."
+    )
+    history_turns: int = Field(6, ge=0, le=50, description="Earlier turns handed to the answer service.")
 
     _csv = field_validator("cors_origins", "api_keys", mode="before")(_split_csv)
 

@@ -184,7 +184,8 @@ class SqlConversationStore:
                 .order_by(turns.c.seq.desc())
                 .limit(limit)
             ).all()
-        return [Turn(user=r.user_message, assistant=json.loads(r.answer_json).get("answer", "")) for r in reversed(rows)]
+        return [Turn(user=r.user_message, assistant=json.loads(r.answer_json).get("answer", ""))
+                for r in reversed(rows)]
 
     def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str:
         message_id = _new_id("msg")
@@ -221,7 +222,8 @@ class SqlConversationStore:
 
     def message_exists(self, message_id: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(turns.c.message_id).where(turns.c.message_id == message_id)).first() is not None
+            query = sa.select(turns.c.message_id).where(turns.c.message_id == message_id)
+            return conn.execute(query).first() is not None
 
     def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str:
         feedback_id = _new_id("fb")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -71,10 +72,17 @@ class Document:
         return self.url
 
     @property
-    def short_name(self) -> str:
+    def surname(self) -> str:
+        """First author's surname: "aan het Rot M" -> "aan het Rot", "Zarate CA Jr" -> "Zarate"."""
         first = self.authors.split(",")[0].strip() if self.authors else ""
-        surname = first.split(" ")[0] if first else self.id
-        return f"{surname} {self.year}" if self.year else surname
+        words = [w for w in first.split() if w not in ("Jr", "Jr.", "Sr", "III")]
+        while len(words) > 1 and re.fullmatch(r"[A-Z]{1,3}", words[-1]):
+            words.pop()
+        return " ".join(words) or self.id
+
+    @property
+    def short_name(self) -> str:
+        return f"{self.surname} {self.year}" if self.year else self.surname
 
     @property
     def content_hash(self) -> str:

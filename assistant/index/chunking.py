@@ -11,7 +11,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from assistant.corpus.models import Document
 
 # Bump when the chunk text or metadata layout changes: stored indexes are then rebuilt.
-CHUNK_FORMAT_VERSION = 3
+CHUNK_FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ def chunk_metadata(doc: Document) -> dict[str, Any]:
         "title": doc.title,
         "authors": doc.authors,
         "short_name": doc.short_name,
+        "surname": doc.surname,
         "year": doc.year if doc.year is not None else 0,
         "journal": doc.journal or "",
         "doi": doc.doi or "",

@@ -32,6 +32,7 @@ class Snapshot:
     position: dict[str, int]
     bm25: BM25Index
     documents: dict[str, dict[str, Any]]
+    study_names: frozenset[str]
 
 
 class LiveIndex:
@@ -63,6 +64,7 @@ class LiveIndex:
             position={c.id: i for i, c in enumerate(chunks)},
             bm25=BM25Index([search_text(c.text, c.metadata) for c in chunks]),
             documents=documents,
+            study_names=frozenset(str(m.get("surname", "")) for m in documents.values()),
         )
 
     def snapshot(self) -> Snapshot:

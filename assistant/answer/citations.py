@@ -1,0 +1,83 @@
+"""Numbered citations: one marker per cited document, checked against what was retrieved."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer.models import Citation
+from assistant.retrieval.hybrid import RetrievedChunk
+
+MARKER_RE = re.compile(r"\[(\d{1,3})\]")
+
+
+def evidence_level(meta_value: object) -> int | str | None:
+    text = str(meta_value)
+    if text.isdigit():
+        return int(text)
+    return None if text in ("", "unrated", "None") else text
+
+
+def make_citation(marker: int, chunk: RetrievedChunk, snippet: str) -> Citation:
+    meta = chunk.metadata
+    return Citation(
+        marker=marker,
+        doc_id=chunk.doc_id,
+        title=meta.get("title", ""),
+        authors=meta.get("authors", ""),
+        year=int(meta["year"]) if meta.get("year") else None,
+        journal=meta.get("journal") or None,
+        doi=meta.get("doi") or None,
+        pmid=meta.get("pmid") or None,
+        url=meta.get("url") or None,
+        section=meta.get("section", ""),
+        snippet=snippet,
+        design=meta.get("design", "unspecified"),
+        evidence_level=evidence_level(meta.get("evidence_level")),
+    )
+
+
+@dataclass
+class CitationBuilder:
+    """Hands out markers in order of first use, one per document."""
+
+    citations: list[Citation]
+    _by_doc: dict[str, int]
+
+    @classmethod
+    def empty(cls) -> CitationBuilder:
+        return cls([], {})
+
+    def mark(self, chunk: RetrievedChunk, snippet: str) -> int:
+        marker = self._by_doc.get(chunk.doc_id)
+        if marker is None:
+            marker = len(self.citations) + 1
+            self._by_doc[chunk.doc_id] = marker
+            self.citations.append(make_citation(marker, chunk, snippet))
+        else:
+            existing = self.citations[marker - 1]
+            if snippet not in existing.snippet:
+                self.citations[marker - 1] = existing.model_copy(update={"snippet": f"{existing.snippet} {snippet}"})
+        return marker
+
+
+def markers_in(text: str) -> list[int]:
+    return [int(m) for m in MARKER_RE.findall(text)]
+
+
+def resolve_markers(text: str, chunks: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
+    """Keep markers that point at a retrieved passage (numbered 1..len(chunks)), renumbered by first use;
+    remove the rest. Used on model output, which may invent markers."""
+    builder = CitationBuilder.empty()
+
+    def replace(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if not 1 <= number <= len(chunks):
+            return ""
+        chunk = chunks[number - 1]
+        return f"[{builder.mark(chunk, chunk.text[:400])}]"
+
+    cleaned = MARKER_RE.sub(replace, text)
+    cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
+    return cleaned, builder.citations

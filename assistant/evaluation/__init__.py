@@ -1,0 +1,1 @@
+"""Measuring the assistant: the retrieval benchmark, conversation replay and load benchmarks."""

@@ -1,0 +1,178 @@
+"""Hybrid retrieval: dense search in Chroma fused with BM25, aggregated per document.
+
+Dense search understands paraphrase; BM25 catches trial names, doses and abbreviations. They are
+fused by weighted reciprocal rank, then documents (not chunks) are ranked, because a citation
+points at a study: a document's score is its best chunk plus a little for each further hit.
+At most ``per_doc_cap`` chunks of one document are returned, so one long study cannot fill
+every slot.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from assistant.errors import IndexUnavailable
+from assistant.index.bm25 import tokenize
+from assistant.index.embeddings import MiniLMEmbedder
+from assistant.index.live import LiveIndex, Snapshot, StoredChunk
+from assistant.retrieval.filters import Filters
+from assistant.retrieval.synonyms import SynonymTable, TypoFixer
+from assistant.settings import RetrievalSettings
+
+Mode = Literal["hybrid", "dense", "bm25"]
+SECOND_HIT_BONUS = 0.1  # share of a document's second-best chunk added to its score
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float
+    dense: float | None = None  # cosine similarity to the query, when dense search saw it
+    bm25: float | None = None
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.metadata["doc_id"])
+
+
+@dataclass
+class RetrievalResult:
+    query: str
+    chunks: list[RetrievedChunk]
+    best_dense: float
+    weak: bool
+    lexical_query: str = ""
+    ranked_docs: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        seen: list[str] = []
+        for chunk in self.chunks:
+            if chunk.doc_id not in seen:
+                seen.append(chunk.doc_id)
+        return seen
+
+
+class HybridRetriever:
+    def __init__(
+        self, index: LiveIndex, embedder: MiniLMEmbedder, settings: RetrievalSettings, synonyms: SynonymTable
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.synonyms = synonyms
+        self._typos: tuple[str, TypoFixer] | None = None
+
+    def _typo_fixer(self, snap: Snapshot) -> TypoFixer:
+        if self._typos is None or self._typos[0] != snap.name:
+            words = {t for c in snap.chunks for t in tokenize(c.text + " " + c.metadata.get("title", ""))}
+            self._typos = (snap.name, TypoFixer(words))
+        return self._typos[1]
+
+    def repaired(self, query: str, snap: Snapshot) -> str:
+        return self._typo_fixer(snap).repair(query, tokenize(query))
+
+    def lexical_query(self, query: str) -> str:
+        return " ".join([query, *self.synonyms.expansions(query)])
+
+    def _dense(
+        self, snap: Snapshot, vector: np.ndarray, filters: Filters | None, n: int
+    ) -> list[tuple[StoredChunk, float]]:
+        where = filters.to_chroma_where() if filters else None
+        try:
+            got = snap.collection.query(
+                query_embeddings=[vector.tolist()], n_results=min(n, len(snap.chunks)), where=where,
+                include=["distances"],
+            )
+        except Exception as exc:
+            self.index.invalidate()
+            raise IndexUnavailable(f"Vector search failed ({exc.__class__.__name__}).") from exc
+        hits = []
+        for chunk_id, distance in zip(got["ids"][0], got["distances"][0], strict=True):
+            pos = snap.position.get(chunk_id)
+            if pos is not None:
+                hits.append((snap.chunks[pos], 1.0 - float(distance)))
+        return hits
+
+    def _lexical(self, snap: Snapshot, query: str, filters: Filters | None, n: int) -> list[tuple[StoredChunk, float]]:
+        scores = snap.bm25.scores(query)
+        order = np.argsort(-scores)
+        hits = []
+        for pos in order:
+            if scores[pos] <= 0 or len(hits) >= n:
+                break
+            chunk = snap.chunks[int(pos)]
+            if filters is None or filters.matches(chunk.metadata):
+                hits.append((chunk, float(scores[pos])))
+        return hits
+
+    def retrieve(
+        self, query: str, filters: Filters | None = None, k: int | None = None, mode: Mode = "hybrid"
+    ) -> RetrievalResult:
+        original = query
+        k = k or self.settings.top_k
+        n = self.settings.candidates
+        timings: dict[str, float] = {}
+        snap = self.index.snapshot()
+        filters = None if filters is None or filters.empty else filters
+
+        dense: list[tuple[StoredChunk, float]] = []
+        lexical: list[tuple[StoredChunk, float]] = []
+        lexical_query = ""
+        started = time.perf_counter()
+        query = self.repaired(query, snap)
+        vector = self.embedder.embed([query])[0]
+        timings["embed"] = (time.perf_counter() - started) * 1000
+        # Dense search runs in every mode: its best similarity is what the relevance floor is measured on.
+        started = time.perf_counter()
+        dense = self._dense(snap, vector, filters, n)
+        timings["dense"] = (time.perf_counter() - started) * 1000
+        if mode in ("hybrid", "bm25"):
+            started = time.perf_counter()
+            lexical_query = self.lexical_query(query)
+            lexical = self._lexical(snap, lexical_query, filters, n)
+            timings["bm25"] = (time.perf_counter() - started) * 1000
+
+        dense_sim = {c.id: s for c, s in dense}
+        bm25_score = {c.id: s for c, s in lexical}
+        fused: dict[str, float] = {}
+        chunks: dict[str, StoredChunk] = {}
+        rankings = []
+        if mode in ("hybrid", "dense"):
+            rankings.append((dense, self.settings.dense_weight if mode == "hybrid" else 1.0))
+        if mode in ("hybrid", "bm25"):
+            rankings.append((lexical, self.settings.bm25_weight if mode == "hybrid" else 1.0))
+        for ranking, weight in rankings:
+            for rank, (chunk, _) in enumerate(ranking):
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+                chunks[chunk.id] = chunk
+
+        by_doc: dict[str, list[str]] = {}
+        for chunk_id in sorted(fused, key=fused.__getitem__, reverse=True):
+            by_doc.setdefault(chunks[chunk_id].metadata["doc_id"], []).append(chunk_id)
+        doc_score = {
+            doc: fused[ids[0]] + (SECOND_HIT_BONUS * fused[ids[1]] if len(ids) > 1 else 0.0)
+            for doc, ids in by_doc.items()
+        }
+        ranked_docs = sorted(doc_score, key=doc_score.__getitem__, reverse=True)
+        selected: list[RetrievedChunk] = []
+        for doc in ranked_docs:
+            for chunk_id in by_doc[doc][: self.settings.per_doc_cap]:
+                chunk = chunks[chunk_id]
+                selected.append(RetrievedChunk(
+                    chunk.id, chunk.text, chunk.metadata, doc_score[doc] if chunk_id == by_doc[doc][0]
+                    else fused[chunk_id], dense_sim.get(chunk_id), bm25_score.get(chunk_id)))
+            if len(selected) >= k:
+                break
+        best = max(dense_sim.values(), default=0.0)
+        return RetrievalResult(
+            query=original, chunks=selected[:k], best_dense=best, weak=best < self.settings.relevance_floor,
+            lexical_query=lexical_query, ranked_docs=ranked_docs, timings_ms=timings,
+        )

@@ -1,0 +1,77 @@
+"""Query expansion from the domain synonym table in prompts/synonyms.yaml, plus typo repair.
+
+Expansion only feeds the lexical side: the dense side already sees paraphrases, while BM25 needs
+"nasal spray" to become "intranasal" before it can match the trials that use that word.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from assistant.errors import ConfigError
+
+
+class SynonymTable:
+    def __init__(self, groups: list[list[str]]) -> None:
+        self.groups = [[term.lower() for term in group] for group in groups]
+        self._patterns = [
+            [(term, re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])")) for term in group]
+            for group in self.groups
+        ]
+
+    @classmethod
+    def load(cls, path: Path) -> SynonymTable:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot load the synonym table ({exc.__class__.__name__})") from None
+        return cls.from_data(data, str(path))
+
+    @classmethod
+    def from_data(cls, data: object, source: str = "synonyms.yaml") -> SynonymTable:
+        path = source
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list) or not all(
+            isinstance(g, list) and len(g) >= 2 and all(isinstance(t, str) and t.strip() for t in g) for g in groups
+        ):
+            raise ConfigError(f"{path}: 'groups' must be a list of lists of two or more phrases")
+        return cls(groups)
+
+    def expansions(self, query: str) -> list[str]:
+        """Phrases to add to ``query``: the other members of every group the query mentions."""
+        text = query.lower()
+        added: list[str] = []
+        for group in self._patterns:
+            if any(pattern.search(text) for _, pattern in group):
+                added.extend(term for term, pattern in group if not pattern.search(text))
+        return added
+
+
+class TypoFixer:
+    """Maps unknown query words to close corpus words ("ketamin" -> "ketamine")."""
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.vocabulary = sorted({w for w in vocabulary if len(w) >= 4 and w.isalpha()})
+        self._known = set(self.vocabulary)
+
+    def corrections(self, tokens: Iterable[str]) -> dict[str, str]:
+        """Misspelled token -> the corpus word it most likely means."""
+        fixed: dict[str, str] = {}
+        for token in tokens:
+            if len(token) < 5 or not token.isalpha() or token in self._known or token in fixed:
+                continue
+            match = difflib.get_close_matches(token, self.vocabulary, n=1, cutoff=0.84)
+            if match:
+                fixed[token] = match[0]
+        return fixed
+
+    def repair(self, text: str, tokens: Iterable[str]) -> str:
+        """``text`` with misspelled words replaced, for the dense side, which typos hurt too."""
+        for wrong, right in self.corrections(tokens).items():
+            text = re.sub(rf"(?i)\b{re.escape(wrong)}\b", right, text)
+        return text

@@ -1,0 +1,75 @@
+"""Caveats chosen by rules over the question, its safety category and the cited evidence.
+
+The rules and texts live in prompts/caveats.yaml. They are applied after the answer engine has
+run, so no engine (and no model output) can remove them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answer.models import Caveat, SafetyCategory
+from assistant.prompts import PromptBook
+
+TREATMENT_TERMS = re.compile(
+    r"ketamin|esketamin|spravato|ketalar|infusion|nasal spray|intranasal|hnk|nmda", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class CaveatRule:
+    caveat: Caveat
+    always: bool
+    categories: frozenset[str]
+    about_treatment: bool
+    question_terms: tuple[str, ...]
+    evidence_terms: tuple[str, ...]
+    evidence_levels: frozenset[str]
+
+    def applies(self, category: SafetyCategory, question: str, evidence: str, about_treatment: bool,
+                levels: set[str]) -> bool:
+        if self.always:
+            return True
+        if self.categories and category not in self.categories:
+            return False
+        if self.about_treatment and not about_treatment:
+            return False
+        if (self.question_terms or self.evidence_terms) and not (
+            any(term in question for term in self.question_terms)
+            or any(term in evidence for term in self.evidence_terms)
+        ):
+            return False
+        return not (self.evidence_levels and not (self.evidence_levels & levels))
+
+
+class CaveatRules:
+    def __init__(self, book: PromptBook) -> None:
+        self.rules: list[CaveatRule] = []
+        for item in book.data("caveats.yaml")["caveats"]:
+            when: dict[str, Any] = item.get("when") or {}
+            self.rules.append(CaveatRule(
+                caveat=Caveat(id=item["id"], text=" ".join(item["text"].split()),
+                              source_doc_id=item.get("source_doc_id")),
+                always=bool(when.get("always")),
+                categories=frozenset(when.get("categories") or ()),
+                about_treatment=bool(when.get("about_treatment")),
+                question_terms=tuple(t.lower() for t in when.get("question_terms") or ()),
+                evidence_terms=tuple(t.lower() for t in when.get("evidence_terms") or ()),
+                evidence_levels=frozenset(str(v) for v in when.get("evidence_levels") or ()),
+            ))
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.caveat.id for r in self.rules]
+
+    def select(
+        self, category: SafetyCategory, question: str, passages: Iterable[str], levels: set[str]
+    ) -> list[Caveat]:
+        """Caveats for an answer; the question and the cited passages both count as what it touches."""
+        question = question.lower()
+        evidence = " ".join(passages).lower()
+        about_treatment = bool(TREATMENT_TERMS.search(question) or TREATMENT_TERMS.search(evidence))
+        return [r.caveat for r in self.rules if r.applies(category, question, evidence, about_treatment, levels)]

@@ -1,0 +1,92 @@
+"""Is a question about something this corpus covers?
+
+Retrieval scores alone cannot tell: a question about psilocybin for depression scores higher
+than some genuine ketamine questions. So the subject and condition of the question are checked
+against prompts/scope.yaml, and against the studies and trials in the index, before the
+relevance floor is consulted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.prompts import PromptBook
+
+Verdict = Literal["in", "out", "unknown"]
+
+# A question that names no subject the corpus covers must clear a higher bar than one that does.
+UNKNOWN_SCOPE_FLOOR = 0.45
+
+
+def _term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
+    terms = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
+    if not terms:
+        return None
+    return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(t) for t in terms) + r")", re.IGNORECASE)
+
+
+def _search(pattern: re.Pattern[str] | None, text: str) -> str | None:
+    match = pattern.search(text) if pattern else None
+    return match.group(1).lower() if match else None
+
+
+@dataclass(frozen=True)
+class ScopeCheck:
+    verdict: Verdict
+    term: str | None = None
+    specific: bool = False  # names a study or trial in the corpus
+
+
+class ScopeGuard:
+    def __init__(self, book: PromptBook) -> None:
+        data = book.data("scope.yaml")
+        self._subjects_in = _term_pattern(data["subjects_in"])
+        self._conditions_in = _term_pattern(data["conditions_in"])
+        self._subjects_out = _term_pattern(data["subjects_out"])
+        self._conditions_out = _term_pattern(data["conditions_out"])
+        self._topics_out = _term_pattern(data["topics_out"])
+        self._studies: re.Pattern[str] | None = None
+        self._study_key: frozenset[str] = frozenset()
+
+    def know_studies(self, names: Iterable[str]) -> None:
+        """Study surnames and trial names from the index, so "the 2000 Berman crossover" counts as in scope."""
+        key = frozenset(n.lower() for n in names if len(n) >= 4)
+        if key != self._study_key:
+            self._study_key = key
+            self._studies = _term_pattern(key)
+
+    def check(self, text: str) -> ScopeCheck:
+        condition_out = _search(self._conditions_out, text)
+        if condition_out and not _search(self._conditions_in, text):
+            return ScopeCheck("out", condition_out)
+        topic_out = _search(self._topics_out, text)
+        if topic_out:
+            return ScopeCheck("out", topic_out)
+        study = _search(self._studies, text)
+        subject = _search(self._subjects_in, text)
+        subject_out = _search(self._subjects_out, text)
+        if subject_out and not subject and not study:
+            return ScopeCheck("out", subject_out)
+        if study:
+            return ScopeCheck("in", study, specific=True)
+        if subject:
+            return ScopeCheck("in", subject, specific=subject.startswith(("transform", "sustain", "aspire")))
+        return ScopeCheck("unknown")
+
+
+def evidence_too_weak(check: ScopeCheck, weak: bool, best_dense: float, has_chunks: bool) -> bool:
+    """The abstention rule shared by the answer service and the retrieval benchmark.
+
+    A question that names a study or trial in the corpus is answerable even when its wording is
+    too short for a high embedding score ("What did ASPIRE I show?"): lexical search finds it.
+    """
+    if check.verdict == "out" or not has_chunks:
+        return True
+    if check.specific:
+        return False
+    if weak:
+        return True
+    return check.verdict == "unknown" and best_dense < UNKNOWN_SCOPE_FLOOR

@@ -1,0 +1,96 @@
+"""Safety triage of a user message: crisis, personal dosing, misuse, prompt injection, or clinical.
+
+Rules from prompts/triage.yaml decide first; embedding similarity to the labelled examples in
+the same file catches paraphrases the rules miss. A crisis outranks everything: the person gets
+crisis resources first, whatever else the message asks. Negations ("I am not suicidal") and
+third parties ("my patient is suicidal") cancel a crisis match only inside the matched span.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answer.models import SafetyCategory
+from assistant.index.embeddings import MiniLMEmbedder
+from assistant.prompts import PromptBook
+
+CATEGORIES: tuple[SafetyCategory, ...] = ("crisis", "misuse_request", "dosing_request", "injection")
+
+
+@dataclass(frozen=True)
+class Triage:
+    category: SafetyCategory
+    escalated: bool = False
+    injection: bool = False
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+
+class SafetyTriage:
+    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder) -> None:
+        data = book.data("triage.yaml")
+        rules = data["rules"]
+        self.rules = {name: _compile(rules.get(name, [])) for name in (*CATEGORIES, "crisis_negation", "third_party")}
+        self.examples: dict[str, list[str]] = data["examples"]
+        self.thresholds: dict[str, float] = data["similarity"]
+        self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    def _example_vectors(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = {name: self.embedder.embed(texts) for name, texts in self.examples.items()}
+            return self._vectors
+
+    def similarities(self, message: str) -> dict[str, float]:
+        vector = self.embedder.embed([message])[0]
+        return {name: float(np.max(vectors @ vector)) for name, vectors in self._example_vectors().items()}
+
+    def _crisis_rule(self, text: str) -> bool:
+        cleaned = text
+        for pattern in self.rules["crisis_negation"]:
+            cleaned = pattern.sub(" ", cleaned)
+        for pattern in self.rules["crisis"]:
+            for match in pattern.finditer(cleaned):
+                span = match.group(0)
+                if not any(p.search(span) for p in self.rules["third_party"][:1]):
+                    return True
+        return False
+
+    def _negated_or_third_party(self, text: str) -> bool:
+        return any(p.search(text) for p in self.rules["crisis_negation"]) or any(
+            p.search(text) for p in self.rules["third_party"][:1]
+        )
+
+    def classify(self, message: str) -> Triage:
+        text = " ".join(message.split())
+        reasons: list[str] = []
+        hits = {name: any(p.search(text) for p in self.rules[name]) for name in CATEGORIES if name != "crisis"}
+        crisis = self._crisis_rule(text)
+        if crisis:
+            reasons.append("crisis rule")
+        sims = self.similarities(text)
+        if not crisis and sims["crisis"] >= self.thresholds["crisis"] and sims["crisis"] > sims["clinical"] \
+                and not self._negated_or_third_party(text):
+            crisis = True
+            reasons.append(f"crisis similarity {sims['crisis']:.2f}")
+        for name in ("misuse_request", "dosing_request", "injection"):
+            if not hits[name] and sims[name] >= self.thresholds[name] and sims[name] > sims["clinical"]:
+                hits[name] = True
+                reasons.append(f"{name} similarity {sims[name]:.2f}")
+            elif hits[name]:
+                reasons.append(f"{name} rule")
+        if crisis:
+            return Triage("crisis", escalated=True, injection=hits["injection"], reasons=tuple(reasons))
+        for name in ("misuse_request", "dosing_request", "injection"):
+            if hits[name]:
+                return Triage(name, injection=hits["injection"], reasons=tuple(reasons))  # type: ignore[arg-type]
+        return Triage("clinical", reasons=tuple(reasons))
