@@ -10,6 +10,7 @@ import yaml
 
 from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore
 from assistant.index.ingest import ingest
+from assistant.services import Services, build_services
 from assistant.settings import IndexSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,3 +97,9 @@ def shipped_settings(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLME
 @pytest.fixture(scope="session")
 def shipped_index(shipped_settings: Settings, embedder: MiniLMEmbedder) -> LiveIndex:
     return LiveIndex(VectorStore(shipped_settings.index, shipped_settings.chroma_path, embedder), 0)
+
+
+@pytest.fixture(scope="session")
+def shipped_services(shipped_settings: Settings, embedder: MiniLMEmbedder) -> Services:
+    """The real service stack (retrieval, safety, answers) over the shipped corpus, built once."""
+    return build_services(shipped_settings, embedder=embedder)

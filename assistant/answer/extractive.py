@@ -31,7 +31,18 @@ NEGATIVE_CUES = re.compile(
     r"no better|not differ|contested|challenged|debated|null)\b", re.IGNORECASE)
 HEDGE_CUES = re.compile(r"\b(does not record|do not record|not recorded|this corpus)\b", re.IGNORECASE)
 META_SECTIONS = {"relevance to the review", "scope of this document", "bibliographic record"}
+# Findings answer questions better than descriptions of method; limitations only when asked for.
+SECTION_PRIOR = {"summary": 0.05, "results": 0.08, "findings": 0.08, "design": -0.02, "limitations": -0.12}
+MECHANISM_Q = re.compile(r"mechanis|how does .* work|receptor|nmda|ampa|bdnf|mtor|hnk|metabolit|synap|mice|mouse|"
+                         r"\brats?\b|animal|preclinical|glutamat|signal", re.IGNORECASE)
+SAFETY_Q = re.compile(r"safe|side[- ]?effect|adverse|harm|risk|tolera|dissociat|bladder|memory|cognit|abuse|addict",
+                      re.IGNORECASE)
 LEVEL_ORDER = {"1": 0, "2": 1, "3": 2, "4": 3, "regulatory": 4, "5": 5}
+LEVEL_PRIOR = {"1": 0.04, "2": 0.03, "3": 0.01, "4": 0.0, "regulatory": 0.0, "5": -0.02}
+FINDING_CUES = re.compile(r"\d|%|superior|reduc|improv|respon|remission|greater|fell|faster|rapid|separat|"
+                          r"associated|increase|decrease|lower|higher|relapse", re.IGNORECASE)
+DESCRIPTION_CUES = re.compile(r"\b(was a|is a|published in|measured|tested|was designed|registered|enrolled)\b",
+                              re.IGNORECASE)
 REDUNDANCY = 0.87
 
 
@@ -99,6 +110,8 @@ class ExtractiveEngine:
         qvec = self.embedder.embed([question])[0]
         qtokens = {t for t in tokenize(question) if t not in GENERIC}
         asks_limits = bool(re.search(r"limit|weak|bias|blind|small|caveat|quality", question, re.IGNORECASE))
+        asks_mechanism = bool(MECHANISM_Q.search(question))
+        asks_safety = bool(SAFETY_Q.search(question))
         doc_order: list[str] = []
         for chunk in chunks:
             if chunk.doc_id not in doc_order:
@@ -116,9 +129,18 @@ class ExtractiveEngine:
                 if HEDGE_CUES.search(sentence):
                     score -= 0.25
                 if section in META_SECTIONS:
+                    score -= 0.15
+                elif section == "limitations":
+                    score += 0.05 if asks_limits else SECTION_PRIOR["limitations"]
+                elif section == "adverse effects":
+                    score += 0.1 if asks_safety else 0.0
+                else:
+                    score += SECTION_PRIOR.get(section, 0.0)
+                if chunk.metadata.get("design") == "preclinical" and not asks_mechanism:
                     score -= 0.12
-                if section == "limitations" and not asks_limits:
-                    score -= 0.06
+                score += LEVEL_PRIOR.get(str(chunk.metadata.get("evidence_level")), 0.0)
+                score += 0.05 if FINDING_CUES.search(sentence) else 0.0
+                score -= 0.04 if DESCRIPTION_CUES.search(sentence) else 0.0
                 out.append(Candidate(sentence, chunk, rank, vector, score))
         return sorted(out, key=lambda c: c.score, reverse=True)
 

@@ -66,7 +66,7 @@ class AnswerService:
             drafted = self.llm.compose(question, result.chunks)
             if drafted:
                 return drafted, "llm"
-        return self.extractive.compose(question, result.chunks), "extractive"
+        return self.extractive.compose(question, self.retriever.expand(result)), "extractive"
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         message = message.strip()

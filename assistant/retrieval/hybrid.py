@@ -60,6 +60,22 @@ class RetrievalResult:
         return seen
 
 
+def whole_documents(result: RetrievalResult, snap: Snapshot, n_docs: int) -> list[RetrievedChunk]:
+    """The retrieved chunks plus every other chunk of the top ``n_docs`` documents.
+
+    An answer about a study should be able to quote its Results even when retrieval surfaced its
+    Summary; chunks of one generation are all in memory, so this costs no search.
+    """
+    out = list(result.chunks)
+    seen = {c.id for c in out}
+    for doc_id in result.ranked_docs[:n_docs]:
+        for chunk in snap.chunks:
+            if chunk.metadata["doc_id"] == doc_id and chunk.id not in seen:
+                out.append(RetrievedChunk(chunk.id, chunk.text, chunk.metadata, 0.0))
+                seen.add(chunk.id)
+    return out
+
+
 class HybridRetriever:
     def __init__(
         self, index: LiveIndex, embedder: MiniLMEmbedder, settings: RetrievalSettings, synonyms: SynonymTable
@@ -75,6 +91,9 @@ class HybridRetriever:
             words = {t for c in snap.chunks for t in tokenize(c.text + " " + c.metadata.get("title", ""))}
             self._typos = (snap.name, TypoFixer(words))
         return self._typos[1]
+
+    def expand(self, result: RetrievalResult, n_docs: int = 3) -> list[RetrievedChunk]:
+        return whole_documents(result, self.index.snapshot(), n_docs)
 
     def repaired(self, query: str, snap: Snapshot) -> str:
         return self._typo_fixer(snap).repair(query, tokenize(query))

@@ -37,13 +37,14 @@ def _search(pattern: re.Pattern[str] | None, text: str) -> str | None:
 class ScopeCheck:
     verdict: Verdict
     term: str | None = None
-    specific: bool = False  # names a study or trial in the corpus
+    specific: bool = False  # names a study, trial or specific entity (HNK, NMDA ...) the corpus covers
 
 
 class ScopeGuard:
     def __init__(self, book: PromptBook) -> None:
         data = book.data("scope.yaml")
         self._subjects_in = _term_pattern(data["subjects_in"])
+        self._entities_in = _term_pattern(data["entities_in"])
         self._conditions_in = _term_pattern(data["conditions_in"])
         self._subjects_out = _term_pattern(data["subjects_out"])
         self._conditions_out = _term_pattern(data["conditions_out"])
@@ -65,7 +66,7 @@ class ScopeGuard:
         topic_out = _search(self._topics_out, text)
         if topic_out:
             return ScopeCheck("out", topic_out)
-        study = _search(self._studies, text)
+        study = _search(self._studies, text) or _search(self._entities_in, text)
         subject = _search(self._subjects_in, text)
         subject_out = _search(self._subjects_out, text)
         if subject_out and not subject and not study:
@@ -73,7 +74,7 @@ class ScopeGuard:
         if study:
             return ScopeCheck("in", study, specific=True)
         if subject:
-            return ScopeCheck("in", subject, specific=subject.startswith(("transform", "sustain", "aspire")))
+            return ScopeCheck("in", subject)
         return ScopeCheck("unknown")
 
 

@@ -1,0 +1,104 @@
+"""The hybrid retriever finds the right study for hard questions, honours filters, and knows when it is lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.retrieval.filters import Filters
+from assistant.retrieval.hybrid import HybridRetriever
+from assistant.safety.scope import evidence_too_weak
+from assistant.services import Services
+
+
+@pytest.fixture(scope="module")
+def retriever(shipped_services: Services) -> HybridRetriever:
+    return shipped_services.retriever
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("What was the primary result of TRANSFORM-2?", "popova2019"),
+        ("Did esketamine prevent relapse in SUSTAIN-1?", "daly2019"),
+        ("What did the 2000 Berman crossover find?", "berman2000"),
+        ("Is (2R,6R)-HNK an antidepressant in mice?", "zanos2016"),
+        ("Which doses beat midazolam in the dose-ranging trial: 0.1, 0.2, 0.5 or 1.0 mg/kg?", "fava2020"),
+        ("Does a nasal spray help people with suicidal thoughts who are at imminent risk?", "canuso2018"),
+        ("Can ketamine damage the bladder?", "ketaminecystitis"),
+        ("Does ketamin work for depresion within a day?", None),  # typos: any efficacy source will do
+        ("What did the SSI show in the midazolam-controlled suicidal ideation trial?", "grunebaum2018"),
+        ("When did the FDA approve Spravato?", "spravato_fda2019"),
+    ],
+)
+def test_hard_questions_find_their_study_in_the_top_three(
+    retriever: HybridRetriever, question: str, gold: str | None
+) -> None:
+    result = retriever.retrieve(question)
+    assert result.chunks
+    if gold:
+        assert gold in result.ranked_docs[:3], result.ranked_docs[:5]
+
+
+def test_results_carry_scores_and_full_metadata(retriever: HybridRetriever) -> None:
+    result = retriever.retrieve("esketamine nasal spray relapse prevention")
+    top = result.chunks[0]
+    assert top.score > 0 and top.dense is not None
+    for key in ("doc_id", "title", "year", "doi", "design", "evidence_level", "section", "url"):
+        assert key in top.metadata
+
+
+def test_one_document_cannot_fill_every_slot(retriever: HybridRetriever) -> None:
+    result = retriever.retrieve("TRANSFORM-2 esketamine flexible dose results adverse events limitations", k=6)
+    per_doc: dict[str, int] = {}
+    for chunk in result.chunks:
+        per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
+    assert max(per_doc.values()) <= retriever.settings.per_doc_cap
+    assert len(per_doc) >= 3
+
+
+@pytest.mark.parametrize(
+    ("filters", "check"),
+    [
+        (Filters(year_min=2018, year_max=2019), lambda m: 2018 <= m["year"] <= 2019),
+        (Filters(designs=["meta-analysis"]), lambda m: m["design"] == "meta-analysis"),
+        (Filters(evidence_levels=[1]), lambda m: m["evidence_level"] == "1"),
+        (Filters(routes=["intranasal"]), lambda m: "intranasal" in m["route"]),
+        (Filters(topics=["abuse"]), lambda m: "abuse" in m["topics"]),
+        (Filters(doc_ids=["singh2016", "fava2020"]), lambda m: m["doc_id"] in {"singh2016", "fava2020"}),
+    ],
+)
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_filters_apply_to_every_retriever(retriever: HybridRetriever, filters: Filters, check, mode: str) -> None:
+    result = retriever.retrieve("ketamine dose efficacy side effects", filters=filters, k=10, mode=mode)  # type: ignore[arg-type]
+    assert result.chunks
+    assert all(check(c.metadata) for c in result.chunks)
+
+
+def test_invalid_filters_are_rejected() -> None:
+    with pytest.raises(ValueError, match="routes"):
+        Filters(routes=["rectal"])
+    with pytest.raises(ValueError, match="year_min"):
+        Filters(year_min=2020, year_max=2010)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "Write me a Python function that sorts a list",
+     "Does psilocybin therapy work for treatment-resistant depression?", "Is ketamine effective for migraine?"],
+)
+def test_off_topic_questions_fall_below_the_floor_or_out_of_scope(
+    shipped_services: Services, question: str
+) -> None:
+    result = shipped_services.retriever.retrieve(question)
+    check = shipped_services.answers.scope.check(question)
+    assert evidence_too_weak(check, result.weak, result.best_dense, bool(result.chunks))
+
+
+def test_the_relevance_floor_itself_rejects_nonsense(retriever: HybridRetriever) -> None:
+    assert retriever.retrieve("banana bread recipe with walnuts").weak
+    assert not retriever.retrieve("Does ketamine reduce suicidal ideation within 24 hours?").weak
+
+
+def test_synonyms_reach_the_lexical_side(retriever: HybridRetriever) -> None:
+    expanded = retriever.lexical_query("Does the nasal spray help suicidal thoughts?")
+    assert "intranasal" in expanded and "suicidal ideation" in expanded
