@@ -1,26 +1,70 @@
-"""The Flask application factory."""
+"""The Flask application factory: thin blueprints over the shared services.
+
+``create_app`` wires the app from parts that each do one job (request ids, logs, metrics,
+errors, security, one blueprint per area) and warms the models and the index before the first
+request, so under gunicorn each worker pays the start-up cost once, when it boots. A missing
+index does not stop the app: it starts, reports not-ready on /readyz and answers 503.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import logging
 
+from flask import Blueprint, Flask
+
+from assistant.errors import AssistantError
 from assistant.services import Services, build_services
 from assistant.settings import Settings, load_settings
+from assistant.web import (
+    chat,
+    context,
+    conversations,
+    errors,
+    health,
+    logs,
+    metrics,
+    openapi,
+    security,
+    sources,
+    widget,
+)
+
+log = logging.getLogger("assistant.web")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     settings = settings or load_settings()
+    logs.configure_logging(settings.log_level)
     services = services or build_services(settings)
-    app = Flask(__name__)
+
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.web.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["assistant"] = services
 
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        return jsonify(status="ok")
+    context.init_app(app)  # first: every later hook and handler may use the request id
+    logs.init_app(app)
+    metrics.init_app(app)
+    errors.init_app(app)
 
-    @app.get("/readyz")
-    def readyz():  # type: ignore[no-untyped-def]
-        status = services.index.status()
-        return jsonify(status), 200 if status["ready"] else 503
+    api = Blueprint("v1", __name__, url_prefix="/v1")
+    for area in (chat.bp, conversations.bp, sources.bp):
+        api.register_blueprint(area)
+    app.extensions["assistant.limiter"] = security.init_app(app, settings.web, api)
+    app.register_blueprint(api)
+    for area in (health.bp, openapi.bp, widget.bp):
+        app.register_blueprint(area)
 
+    warm_up(services)
     return app
+
+
+def warm_up(services: Services) -> None:
+    """Load the embedding model and the index snapshot now rather than on the first question."""
+    services.embedder.embed_query("warm-up")
+    try:
+        snapshot = services.index.snapshot()
+    except AssistantError as exc:
+        log.warning("index not ready at start-up: %s", exc.message)
+        return
+    log.info("index loaded", extra={"fields": {"collection": snapshot.name, "documents": len(snapshot.documents)}})

@@ -1,0 +1,219 @@
+"""Request and response models of the HTTP API, with their limits written into the schema.
+
+Requests are validated in strict mode (a string is never coerced into a boolean) so that a
+client's mistake is a 422 naming the field, not a silently different question. The same models
+generate the component schemas of the OpenAPI document, so the published contract and the
+validation cannot drift apart. Limits that come from settings (the longest message) are read
+from the validation context; the schema shows the default and the OpenAPI builder patches in
+the configured value.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.retrieval.filters import Filters
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+MAX_COMMENT_CHARS = 2000
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# Tab, newline and carriage return are ordinary in typed text; every other control character is
+# either a mistake or an attempt to confuse logs, terminals and prompts.
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def clean_text(value: str, *, limit: int, what: str) -> str:
+    """Strip surrounding whitespace and reject what a person would not type.
+
+    Lone surrogates are rejected too: JSON can smuggle them in as ``\\ud800`` escapes and they
+    cannot be encoded for storage later.
+    """
+    text = value.strip()
+    if not text:
+        raise PydanticCustomError("blank", f"{what} must contain some text, not only whitespace")
+    for char in text:
+        category = unicodedata.category(char)
+        if (category == "Cc" and char not in ALLOWED_CONTROLS) or category == "Cs":
+            raise PydanticCustomError(
+                "control_character", f"{what} must not contain control characters (found U+{ord(char):04X})")
+    if len(text) > limit:
+        raise PydanticCustomError(
+            "too_long", f"{what} must be at most {{limit}} characters (got {{length}})",
+            {"limit": limit, "length": len(text)})
+    return text
+
+
+class ChatRequest(_Request):
+    message: str = Field(
+        description="The user's question. Surrounding whitespace is removed; control characters are refused.",
+        json_schema_extra={"minLength": 1, "maxLength": DEFAULT_MAX_MESSAGE_CHARS},
+    )
+    conversation_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="Continue this conversation; omit to start a new one."
+    )
+    stream: bool | None = Field(
+        None, description="true: answer as Server-Sent Events. Unset: decided by the Accept header."
+    )
+    filters: Filters | None = Field(None, description="Restrict the evidence the answer may draw on.")
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str, info: ValidationInfo) -> str:
+        limit = (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)
+        return clean_text(value, limit=limit, what="message")
+
+
+class FeedbackRequest(_Request):
+    message_id: str = Field(pattern=ID_PATTERN, description="The answer being rated (from /v1/chat).")
+    rating: Literal["up", "down"]
+    comment: str | None = Field(
+        None, description="Optional free text.", json_schema_extra={"maxLength": MAX_COMMENT_CHARS}
+    )
+
+    @field_validator("comment")
+    @classmethod
+    def _comment(cls, value: str | None) -> str | None:
+        return None if value is None else clean_text(value, limit=MAX_COMMENT_CHARS, what="comment")
+
+
+class ChatResponse(Answer):
+    """Every field of the answer plus where it was stored."""
+
+    conversation_id: str = Field(description="Send it back to continue the conversation.")
+    message_id: str = Field(description="Identifies this answer, e.g. for feedback.")
+
+
+class TurnRecord(_Response):
+    message_id: str
+    seq: int = Field(description="1 for the first turn of the conversation.")
+    message: str = Field(description="What the user asked.")
+    answer: Answer
+    created_at: datetime
+
+
+class ConversationRecord(_Response):
+    conversation_id: str
+    created_at: datetime
+    turns: list[TurnRecord]
+
+
+class FeedbackResponse(_Response):
+    feedback_id: str
+    message_id: str
+    rating: Literal["up", "down"]
+
+
+class SourceRecord(_Response):
+    """The bibliographic record of one indexed document and where to read it."""
+
+    doc_id: str
+    title: str
+    authors: str
+    short_name: str = Field(description="First author and year, as citations name the study.")
+    year: int | None
+    journal: str | None
+    doi: str | None
+    pmid: str | None
+    url: str | None = Field(description="doi.org or PubMed link, or the document's own URL.")
+    design: str
+    evidence_level: str | None = Field(description="1 (strongest) to 5, 'regulatory', or null when unrated.")
+    routes: list[str]
+    topics: list[str]
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> SourceRecord:
+        """Chunk metadata is flat and uses '' and 0 for missing values (Chroma stores scalars only)."""
+        level = meta.get("evidence_level") or None
+        return cls(
+            doc_id=meta["doc_id"], title=meta.get("title", ""), authors=meta.get("authors", ""),
+            short_name=meta.get("short_name", meta["doc_id"]), year=meta.get("year") or None,
+            journal=meta.get("journal") or None, doi=meta.get("doi") or None, pmid=meta.get("pmid") or None,
+            url=meta.get("url") or None, design=meta.get("design", ""),
+            evidence_level=None if level == "unrated" else level,
+            routes=_csv(meta.get("route")), topics=_csv(meta.get("topics")),
+        )
+
+
+def _csv(value: Any) -> list[str]:
+    return [part for part in str(value or "").split(",") if part]
+
+
+class SourceList(_Response):
+    count: int
+    sources: list[SourceRecord]
+
+
+class FieldProblem(_Response):
+    field: str
+    message: str
+
+
+class ErrorDetail(_Response):
+    code: str = Field(description="Stable machine-readable code, e.g. validation_error.")
+    message: str = Field(description="Safe to show a user.")
+    request_id: str = Field(description="Quote it when reporting a problem; it is in the server log.")
+    field: str | None = Field(None, description="The request field at fault, dotted for nested fields.")
+    details: list[FieldProblem] | None = Field(None, description="Every problem found, when there are several.")
+
+
+class ErrorResponse(_Response):
+    error: ErrorDetail
+
+
+class Health(_Response):
+    status: Literal["ok"]
+
+
+class Readiness(_Response):
+    ready: bool
+    collection: str | None = None
+    documents: int | None = None
+    chunks: int | None = None
+    reason: str | None = Field(None, description="Why the service is not ready.")
+    error: ErrorDetail | None = Field(None, description="Present when not ready, in the usual error shape.")
+
+
+# Server-Sent Events of a streamed answer, in the order they are sent.
+class MetaEvent(_Response):
+    """First event: where the answer is stored, its safety category and any crisis message."""
+
+    conversation_id: str
+    message_id: str
+    safety: Safety
+    abstained: bool
+    crisis_message: str | None = Field(description="Show this first and prominently when present.")
+    engine: str
+
+
+class DeltaEvent(_Response):
+    text: str = Field(description="The next piece of the answer; concatenate the pieces in order.")
+
+
+class CitationsEvent(_Response):
+    citations: list[Citation]
+
+
+class CaveatsEvent(_Response):
+    caveats: list[Caveat]
+
+
+class DoneEvent(_Response):
+    conversation_id: str
+    message_id: str
+    follow_up_questions: list[str]
+    standalone_query: str | None
+

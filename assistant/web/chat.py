@@ -1,0 +1,93 @@
+"""POST /v1/chat: one question in, one answer out, as JSON or as a stream of events.
+
+The view parses, asks the answer service once and stores the turn; nothing here decides what
+the answer says. The turn is written only once the answer is complete, and a new conversation
+is created only then, so a failed request leaves nothing half-written behind. Validation and
+an unknown conversation are refused before a stream starts (with their real status); a failure
+while answering a stream is sent as an ``error`` event, since the 200 is already on the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from assistant.answer.models import Answer, Turn
+from assistant.errors import AssistantError, NotFound
+from assistant.schemas import ChatRequest, ChatResponse
+from assistant.web import context, sse
+from assistant.web.body import parse_json
+from assistant.web.errors import body_for
+from assistant.web.metrics import current_metrics
+
+log = logging.getLogger("assistant.web.chat")
+bp = Blueprint("chat", __name__)
+WEB_CHANNEL = "web"
+
+
+@bp.post("/chat")
+def chat() -> Response:
+    services = context.services()
+    req = parse_json(ChatRequest, context={"max_message_chars": services.settings.web.max_message_chars})
+    history = _history(req.conversation_id)
+    log.debug("chat message", extra={"fields": {"message": req.message, "conversation_id": req.conversation_id}})
+    if _wants_stream(req):
+        return _stream(req, history)
+    answer = _answer(req, history)
+    conversation_id, message_id = _store(req, answer)
+    body = ChatResponse(conversation_id=conversation_id, message_id=message_id, **dict(answer))
+    return jsonify(body.model_dump(mode="json"))
+
+
+def _wants_stream(req: ChatRequest) -> bool:
+    if req.stream is not None:
+        return req.stream
+    return request.accept_mimetypes.best_match(["application/json", sse.MIME_TYPE]) == sse.MIME_TYPE
+
+
+def _history(conversation_id: str | None) -> list[Turn]:
+    if conversation_id is None:
+        return []
+    store = context.services().conversations
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None or conversation.channel != WEB_CHANNEL:
+        raise NotFound(f"No conversation with id {conversation_id}.", field="conversation_id")
+    return store.history(conversation_id, limit=context.services().settings.web.history_turns)
+
+
+def _answer(req: ChatRequest, history: list[Turn]) -> Answer:
+    answer = context.services().answers.answer(req.message, history, req.filters)
+    current_metrics().record_answer(answer)
+    return answer
+
+
+def _store(req: ChatRequest, answer: Answer) -> tuple[str, str]:
+    store = context.services().conversations
+    conversation_id = req.conversation_id or store.create_conversation(WEB_CHANNEL)
+    message_id = store.add_turn(conversation_id, req.message, answer)
+    log.info("answered", extra={"fields": {
+        "conversation_id": conversation_id, "message_id": message_id, "category": answer.safety.category,
+        "abstained": answer.abstained, "citations": len(answer.citations), "engine": answer.engine}})
+    return conversation_id, message_id
+
+
+def _stream(req: ChatRequest, history: list[Turn]) -> Response:
+    def events() -> Iterator[str]:
+        try:
+            answer = _answer(req, history)
+            conversation_id, message_id = _store(req, answer)
+            yield from sse.answer_events(answer, conversation_id, message_id)
+        except Exception as exc:  # the status line is sent: report in-band, never drop the connection
+            status, body = body_for(exc)
+            if not isinstance(exc, AssistantError):
+                log.error("unexpected error in a stream", exc_info=exc)
+            elif status >= 500:
+                log.warning("stream failed: %s", exc.code, extra={"fields": {"status": status}})
+            yield sse.event("error", {**body, "status": status})
+
+    response = Response(stream_with_context(events()), mimetype=sse.MIME_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # tell nginx-style proxies not to hold the stream back
+    return response

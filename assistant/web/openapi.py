@@ -1,0 +1,220 @@
+"""GET /openapi.json: the contract, written next to the routes it describes.
+
+Paths are spelled out here by hand (they are few, and their prose matters); every body schema
+is generated from the pydantic models in ``assistant.schemas`` that the views themselves use, so
+a field cannot change in one place only. Limits that come from settings are patched in, and a
+test checks both the document (openapi-spec-validator) and real responses against it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from assistant import schemas
+from assistant.settings import Settings
+from assistant.web import context
+
+bp = Blueprint("openapi", __name__)
+
+REQUEST_MODELS: list[type[BaseModel]] = [schemas.ChatRequest, schemas.FeedbackRequest]
+RESPONSE_MODELS: list[type[BaseModel]] = [
+    schemas.ChatResponse, schemas.ConversationRecord, schemas.FeedbackResponse, schemas.SourceList,
+    schemas.SourceRecord, schemas.Health, schemas.Readiness, schemas.ErrorResponse, schemas.MetaEvent,
+    schemas.DeltaEvent, schemas.CitationsEvent, schemas.CaveatsEvent, schemas.DoneEvent,
+]
+STREAM_DESCRIPTION = (
+    "Server-Sent Events, in this order: `meta` (MetaEvent: ids, safety category, crisis message to show "
+    "first), one or more `delta` (DeltaEvent: concatenate their `text`), `citations` (CitationsEvent), "
+    "`caveats` (CaveatsEvent), `done` (DoneEvent: follow-up questions). A failure after the stream started "
+    "is sent as one `error` event whose data is an ErrorResponse with an extra `status` field; the stream "
+    "then ends. Each event's `data:` line is one JSON object."
+)
+
+
+@bp.get("/openapi.json")
+def document() -> Response:
+    cached = current_app.extensions.get("assistant.openapi")
+    if cached is None:
+        cached = current_app.extensions["assistant.openapi"] = build(context.services().settings)
+    return jsonify(cached)
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Ketamine Evidence Assistant API",
+            "version": "1.0.0",
+            "description": "Answers questions about ketamine and esketamine in depression from a cited evidence "
+                           "corpus. Every error is `{\"error\": {\"code\", \"message\", \"request_id\"}}` and "
+                           "every response carries `X-Request-ID`.",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": _component_schemas(settings),
+            "responses": _error_responses(),
+            "headers": {
+                "X-Request-ID": {"description": "Echo of the client's id, or a new one.",
+                                 "schema": {"type": "string"}},
+                "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}},
+            },
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "Required on /v1 only when the server is configured with API keys."},
+            },
+        },
+    }
+
+
+def _component_schemas(settings: Settings) -> dict[str, Any]:
+    models = [(m, "validation") for m in REQUEST_MODELS] + [(m, "serialization") for m in RESPONSE_MODELS]
+    _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    found: dict[str, Any] = copy.deepcopy(top["$defs"])
+    found["ChatRequest"]["properties"]["message"]["maxLength"] = settings.web.max_message_chars
+    return found
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}, **(headers or {})},
+        "content": {"application/json": {"schema": _ref(name)}},
+    }
+    return response
+
+
+ERRORS = {
+    "400": "The body is not valid JSON (or not UTF-8).",
+    "401": "API keys are configured and none valid was sent.",
+    "404": "No such conversation, answer or source.",
+    "405": "Method not allowed on this path.",
+    "413": "The body is larger than the configured limit.",
+    "415": "The body is not application/json.",
+    "422": "The JSON does not fit the schema; `field` names the culprit.",
+    "429": "Rate limit reached.",
+    "503": "The evidence index is not available; retry later.",
+}
+
+
+def _error_responses() -> dict[str, Any]:
+    responses = {}
+    for status, description in ERRORS.items():
+        headers = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}} if status in {"429", "503"} else None
+        responses[f"Error{status}"] = _json("ErrorResponse", description, headers)
+    return responses
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(s): {"$ref": f"#/components/responses/Error{s}"} for s in statuses}
+
+
+API_SECURITY = [{"bearerAuth": []}, {}]
+
+
+def _paths() -> dict[str, Any]:
+    conversation_id = {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    doc_id = {"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    body_errors = (400, 401, 413, 415, 422, 429)
+    return {
+        "/v1/chat": {"post": {
+            "operationId": "chat",
+            "summary": "Ask a question; answer as JSON, or as Server-Sent Events when `stream` is true or the "
+                       "client sends `Accept: text/event-stream`.",
+            "security": API_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ChatRequest")}}},
+            "responses": {
+                "200": {
+                    "description": "The answer, stored as a new turn of the conversation.",
+                    "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}},
+                    "content": {
+                        "application/json": {"schema": _ref("ChatResponse")},
+                        "text/event-stream": {"schema": {"type": "string", "description": STREAM_DESCRIPTION}},
+                    },
+                },
+                **_errors(*body_errors, 404, 503),
+            },
+        }},
+        "/v1/conversations/{conversation_id}": {
+            "parameters": [conversation_id],
+            "get": {
+                "operationId": "getConversation", "summary": "All turns of a conversation, with their citations.",
+                "security": API_SECURITY,
+                "responses": {"200": _json("ConversationRecord", "The conversation."), **_errors(401, 404, 429)},
+            },
+            "delete": {
+                "operationId": "deleteConversation", "summary": "Forget a conversation and its feedback.",
+                "security": API_SECURITY,
+                "responses": {
+                    "204": {"description": "Deleted.",
+                            "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}}},
+                    **_errors(401, 404, 429),
+                },
+            },
+        },
+        "/v1/feedback": {"post": {
+            "operationId": "feedback", "summary": "Rate one answer up or down.",
+            "security": API_SECURITY,
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("FeedbackRequest")}}},
+            "responses": {"201": _json("FeedbackResponse", "Recorded."), **_errors(*body_errors, 404)},
+        }},
+        "/v1/sources": {"get": {
+            "operationId": "listSources", "summary": "Every indexed source, oldest first.",
+            "security": API_SECURITY,
+            "responses": {"200": _json("SourceList", "The bibliography."), **_errors(401, 429, 503)},
+        }},
+        "/v1/sources/{doc_id}": {
+            "parameters": [doc_id],
+            "get": {
+                "operationId": "getSource", "summary": "One source's bibliographic record and link.",
+                "security": API_SECURITY,
+                "responses": {"200": _json("SourceRecord", "The record."), **_errors(401, 404, 429, 503)},
+            },
+        },
+        "/healthz": {"get": {
+            "operationId": "healthz", "summary": "The process is alive.",
+            "responses": {"200": _json("Health", "Alive.")},
+        }},
+        "/readyz": {"get": {
+            "operationId": "readyz", "summary": "The index is loaded and the stores answer.",
+            "responses": {"200": _json("Readiness", "Ready."),
+                          "503": _json("Readiness", "Not ready; `reason` says why.")},
+        }},
+        "/metrics": {"get": {
+            "operationId": "metrics", "summary": "Prometheus metrics of this worker.",
+            "responses": {"200": {"description": "Prometheus text format.",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "openapi", "summary": "This document.",
+            "responses": {"200": {"description": "OpenAPI 3.1.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+        "/": {"get": {
+            "operationId": "demo", "summary": "Demo page with the chat widget.",
+            "responses": {"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}}},
+        }},
+        "/widget.js": {"get": {
+            "operationId": "widgetScript",
+            "summary": "The embeddable widget: `<script src=\".../widget.js\" data-target=\"#chat\"></script>`.",
+            "responses": {"200": {"description": "JavaScript.",
+                                  "content": {"text/javascript": {"schema": {"type": "string"}}}}},
+        }},
+        "/demo.css": {"get": {
+            "operationId": "demoStyles", "summary": "Styles of the demo page.",
+            "responses": {"200": {"description": "CSS.", "content": {"text/css": {"schema": {"type": "string"}}}}},
+        }},
+        "/widget.css": {"get": {
+            "operationId": "widgetStyles", "summary": "The widget's styles (loaded by widget.js itself).",
+            "responses": {"200": {"description": "CSS.", "content": {"text/css": {"schema": {"type": "string"}}}}},
+        }},
+    }
