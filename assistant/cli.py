@@ -54,6 +54,8 @@ def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: b
     finally:
         if bar is not None:
             bar.close()
+    if report.quarantined:
+        click.echo(f"the local index was damaged; moved it to {report.quarantined} and rebuilt it", err=True)
     for problem in report.problems:
         click.echo(f"skipped: {problem.message}", err=True)
     for doc_id in report.kept_despite_errors:

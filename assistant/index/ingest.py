@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.corpus import load_corpus
-from assistant.errors import CorpusError
+from assistant.errors import CorpusError, IndexUnavailable
 from assistant.index.chunking import CHUNK_FORMAT_VERSION, Chunk, chunk_document
 from assistant.index.store import VectorStore
 from assistant.settings import IndexSettings
@@ -33,6 +33,7 @@ class IngestReport:
     collection: str | None = None
     rebuilt: bool = False
     up_to_date: bool = False
+    quarantined: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -88,7 +89,14 @@ def ingest(
     report.documents = len(docs)
 
     wanted = fingerprint(settings, store.embedder.chroma.name())
-    active = store.active()
+    try:
+        active = store.active()
+    except IndexUnavailable:
+        if not store.is_local:
+            raise  # a remote server that is down is not ours to repair
+        moved = store.quarantine()
+        report.quarantined = str(moved) if moved else None
+        active = store.active()
     existing: dict[str, _Existing] = {}
     if active and not rebuild and active[1].get("fingerprint") == wanted:
         existing = _read_existing(store, active[0])

@@ -62,8 +62,11 @@ class VectorStore:
                 self._client = make_client(self.settings, self.chroma_path)
             except ConfigError:
                 raise
-            except Exception as exc:  # chromadb raises many types for an unreachable store
-                raise IndexUnavailable(f"The vector store cannot be reached ({exc.__class__.__name__}).") from exc
+            except Exception as exc:  # chromadb raises many types for an unreachable or damaged store
+                where = self.settings.chroma_url or str(self.chroma_path)
+                hint = "" if self.settings.chroma_url else "; `assistant ingest` repairs a damaged local index"
+                raise IndexUnavailable(
+                    f"The vector store at {where} cannot be opened ({exc.__class__.__name__}){hint}.") from exc
         return self._client
 
     def reset_client(self) -> None:
@@ -126,9 +129,27 @@ class VectorStore:
             if name not in keep_names:
                 self.client.delete_collection(name)
 
+    @property
+    def is_local(self) -> bool:
+        return not self.settings.chroma_url
+
+    def quarantine(self) -> Path | None:
+        """Move a damaged local database aside (kept for inspection) so a fresh one can be built."""
+        self.reset_client()
+        if not self.is_local or not self.chroma_path.exists():
+            return None
+        from chromadb.api.client import SharedSystemClient
+
+        target = self.chroma_path.with_name(f"{self.chroma_path.name}.damaged-{time.strftime('%Y%m%d%H%M%S')}")
+        self.chroma_path.rename(target)
+        SharedSystemClient.clear_system_cache()  # Chroma caches one system per path, damaged one included
+        return target
+
     def ping(self) -> None:
         try:
             self.client.heartbeat()
+        except IndexUnavailable:
+            raise
         except Exception as exc:
             self.reset_client()
             raise IndexUnavailable(f"The vector store does not answer ({exc.__class__.__name__}).") from exc
