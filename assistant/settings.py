@@ -106,6 +106,10 @@ class SlackSettings(BaseSettings):
     bot_token: SecretStr | None = Field(None, description="Bot user OAuth token (xoxb-...).")
     api_base_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slash_command: str = Field("/evidence", description="Name of the slash command.")
+    workers: int = Field(
+        4, ge=1, le=64, description="Threads per process that answer Slack questions after the 3-second ack."
+    )
+    api_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout of one Slack Web API call.")
 
 
 class Settings(BaseSettings):

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask
 from assistant.errors import AssistantError
 from assistant.services import Services, build_services
 from assistant.settings import Settings, load_settings
+from assistant.slack import init_slack
 from assistant.web import (
     chat,
     context,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.register_blueprint(area)
 
     warm_up(services)
+    init_slack(app, services)  # POST /slack/events, only when a Slack signing secret is configured
     return app
 
 

@@ -1,0 +1,78 @@
+"""The Slack bot: the same answer service, asked from a Slack workspace.
+
+``init_slack(app, services)`` mounts ``POST /slack/events`` when ``SLACK_SIGNING_SECRET`` is set
+and does nothing otherwise, so a deployment without Slack has no Slack route at all (404).
+Setup for operators is in docs/slack.md; the app manifest is slack/manifest.yaml.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask
+from pydantic import SecretStr
+from slack_bolt import App
+from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from assistant.errors import ConfigError
+from assistant.services import Services
+from assistant.slack import redaction
+from assistant.slack.app import BOLT_LOG, build_bolt_app
+from assistant.slack.bot import API_LOG, SlackBot
+from assistant.slack.dedup import RecentKeys
+from assistant.slack.routes import create_blueprint
+from assistant.slack.verify import RequestVerifier
+from assistant.slack.worker import Worker
+
+log = logging.getLogger("assistant.slack")
+
+EXTENSION = "assistant.slack"
+
+
+@dataclass
+class SlackExtension:
+    """What ``init_slack`` left on ``app.extensions``: for shutdown and for tests."""
+
+    bolt: App
+    bot: SlackBot
+    worker: Worker
+    recent: RecentKeys
+
+
+def init_slack(app: Flask, services: Services) -> SlackExtension | None:
+    slack = services.settings.slack
+    secret = _value(slack.signing_secret)
+    if secret is None:
+        log.info("slack bot off: no signing secret configured")
+        return None
+    token = _value(slack.bot_token)
+    if token is None:
+        raise ConfigError("SLACK_BOT_TOKEN must be set when SLACK_SIGNING_SECRET is (the bot could not reply).")
+    redaction.install([log, API_LOG, BOLT_LOG], [secret, token])
+
+    base_url = slack.api_base_url if slack.api_base_url.endswith("/") else slack.api_base_url + "/"
+    timeout = max(1, round(slack.api_timeout_s))
+    api = WebClient(token=token, base_url=base_url, timeout=timeout, logger=API_LOG, retry_handlers=[
+        ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)])
+    bot = SlackBot(services, api, timeout)
+    worker = Worker(slack.workers)
+    recent = RecentKeys()
+    bolt = build_bolt_app(signing_secret=secret, token=token, client=WebClient(base_url=base_url, logger=API_LOG),
+                          slash_command=slack.slash_command, bot=bot, worker=worker, recent=recent)
+    app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent))
+    extension = SlackExtension(bolt=bolt, bot=bot, worker=worker, recent=recent)
+    app.extensions[EXTENSION] = extension
+    log.info("slack bot on", extra={"fields": {"api_base_url": base_url, "slash_command": slack.slash_command}})
+    return extension
+
+
+def _value(secret: SecretStr | None) -> str | None:
+    """An empty variable counts as unset: ``SLACK_SIGNING_SECRET=`` should not half-enable the bot."""
+    value = secret.get_secret_value().strip() if secret else ""
+    return value or None
+
+
+__all__ = ["EXTENSION", "SlackExtension", "init_slack"]

@@ -1,0 +1,114 @@
+"""The slack_bolt ``App``: which Slack requests we listen to, and how each is handed to the bot.
+
+Listeners stay thin and fast: they drop what must not be answered (other bots, our own posts,
+edits and other message subtypes, channel messages that did not mention us), claim the message
+so a double delivery is answered once, and enqueue the work. They run before bolt responds
+(``process_before_response``), which is safe because they only enqueue, and it means the
+acknowledgement never waits behind a busy answer pool.
+
+Bolt would call ``auth.test`` on the first request to learn who it is; the ``authorize``
+function hands it the configured token instead, so no network call sits in the request path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from assistant.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE
+from assistant.slack.bot import CommandQuestion, SlackBot, ThreadQuestion
+from assistant.slack.dedup import RecentKeys
+from assistant.slack.mrkdwn import question_from_slack
+from assistant.slack.worker import Worker
+
+BOLT_LOG = logging.getLogger("assistant.slack.bolt")
+BUSY = "Too many questions at once. Please ask again in a minute."
+
+
+def build_bolt_app(*, signing_secret: str, token: str, client: WebClient, slash_command: str,
+                   bot: SlackBot, worker: Worker, recent: RecentKeys) -> App:
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
+
+    app = App(name="evidence-assistant", logger=BOLT_LOG, signing_secret=signing_secret, authorize=authorize,
+              client=client, process_before_response=True)
+    Listeners(bot, worker, recent).register(app, slash_command)
+    return app
+
+
+class Listeners:
+    def __init__(self, bot: SlackBot, worker: Worker, recent: RecentKeys) -> None:
+        self.bot = bot
+        self.worker = worker
+        self.recent = recent
+
+    def register(self, app: App, slash_command: str) -> None:
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        app.command(slash_command)(self.on_command)
+        app.action(FEEDBACK_UP)(self.on_feedback)
+        app.action(FEEDBACK_DOWN)(self.on_feedback)
+        app.action(SHARE)(self.on_share)
+
+    def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        self._ask_in_thread(body, event)
+
+    def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Only direct messages: in channels the bot answers when mentioned (app_mention), never
+        # to conversation it merely overhears.
+        if event.get("channel_type") == "im":
+            self._ask_in_thread(body, event)
+
+    def on_command(self, ack: Ack, command: dict[str, Any]) -> None:
+        question = CommandQuestion(
+            team=str(command.get("team_id", "")), channel=str(command.get("channel_id", "")),
+            user=str(command.get("user_id", "")), text=question_from_slack(str(command.get("text", ""))),
+            response_url=command.get("response_url"))
+        problem = self.bot.problem_with(question.text)
+        if problem:
+            ack(text=problem)
+        elif self.worker.submit(lambda: self.bot.answer_privately(question), "answer_privately"):
+            ack()
+        else:
+            ack(text=BUSY)
+
+    def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
+        message_id, response_url = str(action.get("value", "")), body.get("response_url")
+        self.worker.submit(lambda: self.bot.record_feedback(message_id, rating, response_url), "feedback")
+
+    def on_share(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        channel, user = _id(body.get("channel")), _id(body.get("user"))
+        value, response_url = str(action.get("value", "")), body.get("response_url")
+        if channel:
+            self.worker.submit(lambda: self.bot.share(channel, user, value, response_url), "share")
+
+    def _ask_in_thread(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        question = thread_question(body, event)
+        # One message can arrive twice (as app_mention and as message, or as two event ids).
+        if question is None or not self.recent.claim(f"message:{question.channel}:{event['ts']}"):
+            return
+        self.worker.submit(lambda: self.bot.answer_in_thread(question), "answer_in_thread")
+
+
+def thread_question(body: Mapping[str, Any], event: Mapping[str, Any]) -> ThreadQuestion | None:
+    """The question in a person's new message, or None for anything the bot must not answer."""
+    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return None  # edits, deletions, joins, bot posts (ours included)
+    channel, ts = event.get("channel"), event.get("ts")
+    if not channel or not ts:
+        return None
+    return ThreadQuestion(
+        team=str(body.get("team_id") or event.get("team") or ""), channel=str(channel), user=str(event["user"]),
+        thread_ts=str(event.get("thread_ts") or ts), text=question_from_slack(str(event.get("text", ""))))
+
+
+def _id(value: Any) -> str:
+    return str(value.get("id", "")) if isinstance(value, Mapping) else ""

@@ -1,0 +1,192 @@
+"""What the bot does once a question has been accepted: answer, record, post, share, take feedback.
+
+These run on the Slack worker pool, after Slack has had its acknowledgement. Each Slack thread is
+one conversation in the same store as the HTTP API (``slack:{team}:{channel}:{thread_ts}``), so
+a follow-up in the thread is answered with the thread's history, and the feedback buttons carry
+the stored message id, exactly like feedback sent to the HTTP API. The bot only ever posts into
+the channel a request came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from assistant.answer.models import Answer
+from assistant.conversations import ConversationStore
+from assistant.conversations.store import Rating
+from assistant.errors import AssistantError
+from assistant.services import Services
+from assistant.slack.blocks import answer_blocks, fallback_text, notice_blocks
+from assistant.slack.mrkdwn import escape
+
+log = logging.getLogger("assistant.slack")
+API_LOG = logging.getLogger("assistant.slack.api")
+
+HELP = ("Ask me a question about ketamine or esketamine for depression, for example "
+        "_How fast does IV ketamine work in treatment-resistant depression?_ "
+        "I answer from published studies and cite them.")
+TOO_LONG = "That question is too long ({length} characters); please keep it under {limit}."
+FAILED = "Something went wrong while answering. Please try again in a moment."
+GONE = "That answer is no longer stored, so it cannot be shared or rated."
+THANKS = {"up": "Thanks, noted as helpful.", "down": "Thanks, noted as not helpful. It helps us improve."}
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class ThreadQuestion:
+    """A mention or direct message; the reply goes into ``thread_ts`` of ``channel``."""
+
+    team: str
+    channel: str
+    user: str
+    thread_ts: str
+    text: str
+
+    @property
+    def ref(self) -> str:
+        return f"slack:{self.team}:{self.channel}:{self.thread_ts}"
+
+
+@dataclass(frozen=True)
+class CommandQuestion:
+    """A slash command; answered privately (ephemeral) to ``user`` first."""
+
+    team: str
+    channel: str
+    user: str
+    text: str
+    response_url: str | None
+
+
+class SlackBot:
+    def __init__(self, services: Services, api: WebClient, timeout_s: int) -> None:
+        self.answers = services.answers
+        self.store: ConversationStore = services.conversations
+        self.max_chars = services.settings.web.max_message_chars
+        self.api = api
+        self.timeout_s = timeout_s
+
+    def problem_with(self, question: str) -> str | None:
+        """Why a question cannot be answered as asked (mrkdwn for the user), or None."""
+        if not question:
+            return HELP
+        if len(question) > self.max_chars:
+            return TOO_LONG.format(length=len(question), limit=self.max_chars)
+        return None
+
+    def answer_in_thread(self, q: ThreadQuestion) -> None:
+        problem = self.problem_with(q.text)
+        if problem:
+            self._post(q.channel, q.thread_ts, notice_blocks(problem), problem)
+            return
+        conversation_id = self.store.get_or_create_by_ref(q.ref, channel="slack")
+        answered = self._answer(q.text, conversation_id)
+        if isinstance(answered, str):
+            self._post(q.channel, q.thread_ts, notice_blocks(answered), answered)
+            return
+        answer, message_id = answered
+        self._post(q.channel, q.thread_ts, answer_blocks(answer, message_id=message_id), fallback_text(answer))
+        _log_answer("thread", q.team, q.channel, message_id, answer)
+
+    def answer_privately(self, q: CommandQuestion) -> None:
+        conversation_id = self.store.create_conversation(channel="slack")
+        answered = self._answer(q.text, conversation_id)
+        if isinstance(answered, str):
+            self._ephemeral(q, notice_blocks(answered), answered)
+            return
+        answer, message_id = answered
+        # Sharing a crisis reply would expose the person who asked to the whole channel.
+        share = None if answer.safety.escalated else f"{conversation_id}:{message_id}"
+        blocks = answer_blocks(answer, message_id=message_id, preface=f"*You asked:* {escape(q.text)}",
+                               share_value=share)
+        self._ephemeral(q, blocks, fallback_text(answer))
+        _log_answer("command", q.team, q.channel, message_id, answer)
+
+    def share(self, channel: str, user: str, value: str, response_url: str | None) -> None:
+        """Post an ephemeral answer for everyone in ``channel``, then remove the private copy."""
+        conversation_id, _, message_id = value.partition(":")
+        found = self._stored(conversation_id, message_id)
+        if found is None or found[1].safety.escalated:
+            self._respond(response_url, text=GONE, response_type="ephemeral", replace_original=False)
+            return
+        question, answer = found
+        asker = f"<@{user}> asked" if _USER_ID.match(user) else "Asked"
+        blocks = answer_blocks(answer, message_id=message_id, preface=f"{asker}: {escape(question)}")
+        try:
+            self.api.chat_postMessage(channel=channel, blocks=blocks, text=fallback_text(answer),
+                                      unfurl_links=False, unfurl_media=False)
+        except SlackApiError as exc:  # the bot is not in the channel: the command's response_url still is
+            log.info("share via response_url: %s", _error_code(exc))
+            self._respond(response_url, blocks=blocks, text=fallback_text(answer), response_type="in_channel",
+                          replace_original=False)
+        self._respond(response_url, delete_original=True)
+        log.info("slack answer shared", extra={"fields": {"channel_id": channel, "message_id": message_id}})
+
+    def record_feedback(self, message_id: str, rating: Rating, response_url: str | None) -> None:
+        if not self.store.message_exists(message_id):
+            self._respond(response_url, text=GONE, response_type="ephemeral", replace_original=False)
+            return
+        self.store.add_feedback(message_id, rating, None, source="slack")
+        log.info("slack feedback", extra={"fields": {"message_id": message_id, "rating": rating}})
+        self._respond(response_url, text=THANKS[rating], response_type="ephemeral", replace_original=False)
+
+    def _answer(self, question: str, conversation_id: str) -> tuple[Answer, str] | str:
+        """The answer and its stored message id, or a message safe to show when there is none."""
+        try:
+            answer = self.answers.answer(question, self.store.history(conversation_id))
+        except AssistantError as exc:
+            log.warning("slack question not answered: %s", exc.code, extra={"fields": {"code": exc.code}})
+            return exc.message
+        except Exception:  # logged with its traceback; the person in Slack still deserves a reply
+            log.exception("slack question failed")
+            return FAILED
+        log.debug("slack question: %s", question)
+        return answer, self.store.add_turn(conversation_id, question, answer)
+
+    def _stored(self, conversation_id: str, message_id: str) -> tuple[str, Answer] | None:
+        conversation = self.store.get_conversation(conversation_id)
+        turn = next((t for t in conversation.turns if t.message_id == message_id), None) if conversation else None
+        return (turn.user, Answer.model_validate(turn.answer)) if turn else None
+
+    def _post(self, channel: str, thread_ts: str, blocks: list[dict[str, Any]], text: str) -> None:
+        try:
+            self.api.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=text,
+                                      unfurl_links=False, unfurl_media=False)
+        except SlackApiError as exc:
+            log.warning("slack post failed: %s", _error_code(exc), extra={"fields": {"channel_id": channel}})
+
+    def _ephemeral(self, q: CommandQuestion, blocks: list[dict[str, Any]], text: str) -> None:
+        try:
+            self.api.chat_postEphemeral(channel=q.channel, user=q.user, blocks=blocks, text=text)
+        except SlackApiError as exc:  # not in the channel (or a DM with someone else): use the command's URL
+            log.info("ephemeral via response_url: %s", _error_code(exc))
+            self._respond(q.response_url, blocks=blocks, text=text, response_type="ephemeral")
+
+    def _respond(self, response_url: str | None, **payload: Any) -> None:
+        if not response_url:
+            return
+        try:
+            response = WebhookClient(response_url, timeout=self.timeout_s, logger=API_LOG).send_dict(payload)
+        except SlackClientError as exc:
+            log.warning("response_url failed: %s", exc.__class__.__name__)
+            return
+        if response.status_code >= 300:
+            log.warning("response_url refused: HTTP %s", response.status_code)
+
+
+def _error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "unknown")) if exc.response is not None else "unknown"
+
+
+def _log_answer(kind: str, team: str, channel: str, message_id: str, answer: Answer) -> None:
+    log.info("slack answer posted", extra={"fields": {
+        "kind": kind, "team_id": team, "channel_id": channel, "message_id": message_id,
+        "category": answer.safety.category, "escalated": answer.safety.escalated,
+        "abstained": answer.abstained, "citations": len(answer.citations)}})
