@@ -32,7 +32,7 @@ def chat() -> Response:
     services = context.services()
     req = parse_json(ChatRequest, context={"max_message_chars": services.settings.web.max_message_chars})
     history = _history(req.conversation_id)
-    log.debug("chat message", extra={"fields": {"message": req.message, "conversation_id": req.conversation_id}})
+    log.debug("chat message", extra={"fields": {"message_text": req.message, "conversation_id": req.conversation_id}})
     if _wants_stream(req):
         return _stream(req, history)
     answer = _answer(req, history)

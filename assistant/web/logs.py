@@ -34,7 +34,8 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None)
         if request_id:
             entry["request_id"] = request_id
-        entry.update(getattr(record, "fields", None) or {})
+        for key, value in (getattr(record, "fields", None) or {}).items():
+            entry.setdefault(key, value)  # a field never overwrites the timestamp, level or message
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -213,6 +213,11 @@ def _paths() -> dict[str, Any]:
             "operationId": "demoStyles", "summary": "Styles of the demo page.",
             "responses": {"200": {"description": "CSS.", "content": {"text/css": {"schema": {"type": "string"}}}}},
         }},
+        "/favicon.svg": {"get": {
+            "operationId": "favicon", "summary": "The demo page's icon.",
+            "responses": {"200": {"description": "SVG.",
+                                  "content": {"image/svg+xml": {"schema": {"type": "string"}}}}},
+        }},
         "/widget.css": {"get": {
             "operationId": "widgetStyles", "summary": "The widget's styles (loaded by widget.js itself).",
             "responses": {"200": {"description": "CSS.", "content": {"text/css": {"schema": {"type": "string"}}}}},

@@ -38,3 +38,8 @@ def styles() -> Response:
 @bp.get("/demo.css")
 def demo_styles() -> Response:
     return send_from_directory(STATIC, "demo.css", mimetype="text/css", max_age=CACHE_SECONDS)
+
+
+@bp.get("/favicon.svg")
+def favicon() -> Response:
+    return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml", max_age=CACHE_SECONDS)
