@@ -36,7 +36,7 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def clean_text(value: str, *, limit: int, what: str) -> str:
+def clean_text(value: str, *, limit: int) -> str:
     """Strip surrounding whitespace and reject what a person would not type.
 
     Lone surrogates are rejected too: JSON can smuggle them in as ``\\ud800`` escapes and they
@@ -44,15 +44,15 @@ def clean_text(value: str, *, limit: int, what: str) -> str:
     """
     text = value.strip()
     if not text:
-        raise PydanticCustomError("blank", f"{what} must contain some text, not only whitespace")
+        raise PydanticCustomError("blank", "must contain some text, not only whitespace")
     for char in text:
         category = unicodedata.category(char)
         if (category == "Cc" and char not in ALLOWED_CONTROLS) or category == "Cs":
             raise PydanticCustomError(
-                "control_character", f"{what} must not contain control characters (found U+{ord(char):04X})")
+                "control_character", f"must not contain control characters (found U+{ord(char):04X})")
     if len(text) > limit:
         raise PydanticCustomError(
-            "too_long", f"{what} must be at most {{limit}} characters (got {{length}})",
+            "too_long", "must be at most {limit} characters (got {length})",
             {"limit": limit, "length": len(text)})
     return text
 
@@ -74,7 +74,7 @@ class ChatRequest(_Request):
     @classmethod
     def _message(cls, value: str, info: ValidationInfo) -> str:
         limit = (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)
-        return clean_text(value, limit=limit, what="message")
+        return clean_text(value, limit=limit)
 
 
 class FeedbackRequest(_Request):
@@ -87,7 +87,7 @@ class FeedbackRequest(_Request):
     @field_validator("comment")
     @classmethod
     def _comment(cls, value: str | None) -> str | None:
-        return None if value is None else clean_text(value, limit=MAX_COMMENT_CHARS, what="comment")
+        return None if value is None else clean_text(value, limit=MAX_COMMENT_CHARS)
 
 
 class ChatResponse(Answer):

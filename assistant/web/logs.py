@@ -29,6 +29,7 @@ class JsonFormatter(logging.Formatter):
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,  # tells gunicorn workers apart
             "message": record.getMessage(),
         }
         request_id = getattr(record, "request_id", None)
