@@ -71,11 +71,11 @@ class Listeners:
             response_url=command.get("response_url"))
         problem = self.bot.problem_with(question.text)
         if problem:
-            ack(text=problem)
+            ack(text=problem, response_type="ephemeral")
         elif self.worker.submit(lambda: self.bot.answer_privately(question), "answer_privately"):
             ack()
         else:
-            ack(text=BUSY)
+            ack(text=BUSY, response_type="ephemeral")
 
     def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()

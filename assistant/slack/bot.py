@@ -142,8 +142,8 @@ class SlackBot:
         try:
             answer = self.answers.answer(question, self.store.history(conversation_id))
         except AssistantError as exc:
-            log.warning("slack question not answered: %s", exc.code, extra={"fields": {"code": exc.code}})
-            return exc.message
+            log.warning("slack question not answered: %s", exc.message, extra={"fields": {"code": exc.code}})
+            return exc.public_message if exc.status >= 500 else exc.message  # operator detail stays in the log
         except Exception:  # logged with its traceback; the person in Slack still deserves a reply
             log.exception("slack question failed")
             return FAILED

@@ -16,11 +16,13 @@ from collections.abc import Iterable
 
 REDACTED = "[redacted]"
 _PATTERNS = (
-    re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"),  # bot, user, app-level and config tokens
-    re.compile(r"\bxapp-[A-Za-z0-9-]+"),
-    re.compile(r"(?<=hooks\.slack\.com/)[^\s'\"&,}]+"),  # response_url and webhook paths
-    re.compile(r"(?<=['\"]token['\"]: ['\"])[^'\"]+"),  # "token": "..." in a logged payload
-    re.compile(r"(?<=\btoken=)[^&\s'\"]+"),  # token=... in a logged form body
+    (re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), REDACTED),  # bot, user and config tokens
+    (re.compile(r"\bxapp-[A-Za-z0-9-]+"), REDACTED),  # app-level tokens
+    # response_url and webhook paths (https://hooks.slack.com/commands/T123/456/secret); the host is not matched
+    # on purpose, so the same URL behind a proxy or a test double is caught too
+    (re.compile(r"(/(?:commands|actions|services)/)T[A-Z0-9]+/[^\s'\",}]+"), r"\1" + REDACTED),
+    (re.compile(r"((?:'token'|\"token\"): ['\"])[^'\"]+"), r"\1" + REDACTED),  # "token": "..." in a payload
+    (re.compile(r"(\btoken=)[^&\s'\"]+"), r"\1" + REDACTED),  # token=... in a form body
 )
 
 
@@ -35,8 +37,8 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        for pattern in _PATTERNS:
-            text = pattern.sub(REDACTED, text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
