@@ -1,7 +1,7 @@
 """Reading a JSON request body into its model, with one precise error per kind of mistake.
 
 The order of the checks is the order a client needs the answers in: wrong content type (415)
-before too large (413, raised by werkzeug while reading) before not JSON (400) before wrong
+before too large (413) before not JSON (400) before wrong
 shape (422). Validation is strict, so ``"stream": "yes"`` is refused rather than guessed at.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from assistant.errors import BadRequest
 from assistant.web.errors import InvalidRequest
@@ -22,7 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse_json(model: type[M], context: dict[str, Any] | None = None) -> M:
     _require_json_content_type()
-    raw = request.get_data(cache=True)  # werkzeug raises 413 past MAX_CONTENT_LENGTH
+    raw = _read_body()
     data = _decode(raw)
     if not isinstance(data, dict):
         raise InvalidRequest(f"The body must be a JSON object, not {_json_type(data)}.")
@@ -40,6 +40,20 @@ def _require_json_content_type() -> None:
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in {"utf-8", "utf8"}:
         raise UnsupportedMediaType(f"Send the body as UTF-8 (got charset {charset}).")
+
+
+def _read_body() -> bytes:
+    """The body, refusing anything over the limit with a 413.
+
+    werkzeug raises 413 itself when Content-Length is too large, but a chunked body (no
+    Content-Length) is cut off silently at the limit; a body that fills the limit is therefore
+    treated as too large rather than parsed truncated.
+    """
+    raw = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()
+    return raw
 
 
 def _decode(raw: bytes) -> Any:

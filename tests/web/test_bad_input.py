@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -100,6 +101,29 @@ def test_a_body_over_the_limit_is_a_413_that_states_the_limit(make_app: AppFacto
     assert response.status_code == 413
     error = response.get_json()["error"]
     assert error["code"] == "payload_too_large" and "4096 bytes" in error["message"]
+
+
+@pytest.mark.parametrize("size", [4096, 10_000])
+def test_a_chunked_body_over_the_limit_is_a_413_not_a_truncated_parse(make_app: AppFactory, size: int) -> None:
+    client = make_app(max_body_bytes=4096).test_client()
+    body = json.dumps({"message": "hi", "padding": "x" * size}).encode()
+
+    response = client.post("/v1/chat", input_stream=io.BytesIO(body), content_type=JSON,
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+
+    assert response.status_code == 413
+
+
+def test_a_small_chunked_body_is_read_whole(make_app: AppFactory) -> None:
+    client = make_app().test_client()
+    body = json.dumps({"message": "Does ketamine help depression?"}).encode()
+
+    response = client.post("/v1/chat", input_stream=io.BytesIO(body), content_type=JSON,
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+
+    assert response.status_code == 200
 
 
 def test_the_message_limit_follows_the_settings(make_app: AppFactory) -> None:
