@@ -1,0 +1,60 @@
+"""The setup guide and the manifest match the code: every setting documented, every URL the one endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from assistant.settings import SlackSettings
+from assistant.slack.routes import PATH
+
+REPO = Path(__file__).resolve().parents[2]
+GUIDE = (REPO / "docs" / "slack.md").read_text()
+SCOPES = ["app_mentions:read", "chat:write", "im:history", "commands"]
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "slack" / "manifest.yaml").read_text())
+    return loaded
+
+
+@pytest.mark.parametrize("field", sorted(SlackSettings.model_fields))
+def test_every_slack_setting_is_documented(field: str) -> None:
+    assert f"`SLACK_{field.upper()}`" in GUIDE
+
+
+def test_the_guide_names_the_scopes_and_the_request_url() -> None:
+    for scope in SCOPES:
+        assert f"`{scope}`" in GUIDE
+    assert f"https://<host>{PATH}" in GUIDE
+
+
+def test_the_manifest_asks_for_exactly_the_documented_scopes(manifest: dict[str, Any]) -> None:
+    assert manifest["oauth_config"]["scopes"]["bot"] == SCOPES
+
+
+def test_every_url_in_the_manifest_is_the_one_endpoint(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    (command,) = manifest["features"]["slash_commands"]
+    urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"], command["url"]]
+
+    assert all(url.startswith("https://") and url.endswith(PATH) for url in urls)
+    assert settings["interactivity"]["is_enabled"] is True
+
+
+def test_the_manifest_subscribes_to_what_the_bot_handles(manifest: dict[str, Any]) -> None:
+    (command,) = manifest["features"]["slash_commands"]
+
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
+    assert command["command"] == SlackSettings.model_fields["slash_command"].default
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_the_manifest_fits_slacks_field_limits(manifest: dict[str, Any]) -> None:
+    info = manifest["display_information"]
+    assert len(info["name"]) <= 35 and len(info["description"]) <= 140
+    assert 175 <= len(info["long_description"]) <= 4000
