@@ -34,7 +34,7 @@ log = logging.getLogger("assistant.web")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
-    settings = settings or load_settings()
+    settings = settings or (services.settings if services else load_settings())
     logs.configure_logging(settings.log_level)
     services = services or build_services(settings)
 
