@@ -20,6 +20,7 @@ from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
+from assistant.conversations.store import Rating
 from assistant.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE
 from assistant.slack.bot import CommandQuestion, SlackBot, ThreadQuestion
 from assistant.slack.dedup import RecentKeys
@@ -79,7 +80,7 @@ class Listeners:
 
     def on_feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
+        rating: Rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
         message_id, response_url = str(action.get("value", "")), body.get("response_url")
         self.worker.submit(lambda: self.bot.record_feedback(message_id, rating, response_url), "feedback")
 

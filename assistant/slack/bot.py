@@ -122,12 +122,14 @@ class SlackBot:
         try:
             self.api.chat_postMessage(channel=channel, blocks=blocks, text=fallback_text(answer),
                                       unfurl_links=False, unfurl_media=False)
+            shared = True
         except SlackApiError as exc:  # the bot is not in the channel: the command's response_url still is
             log.info("share via response_url: %s", _error_code(exc))
-            self._respond(response_url, blocks=blocks, text=fallback_text(answer), response_type="in_channel",
-                          replace_original=False)
-        self._respond(response_url, delete_original=True)
-        log.info("slack answer shared", extra={"fields": {"channel_id": channel, "message_id": message_id}})
+            shared = self._respond(response_url, blocks=blocks, text=fallback_text(answer),
+                                   response_type="in_channel", replace_original=False)
+        if shared:  # keep the private copy when sharing failed, so the answer is not lost
+            self._respond(response_url, delete_original=True)
+            log.info("slack answer shared", extra={"fields": {"channel_id": channel, "message_id": message_id}})
 
     def record_feedback(self, message_id: str, rating: Rating, response_url: str | None) -> None:
         if not self.store.message_exists(message_id):
@@ -169,16 +171,19 @@ class SlackBot:
             log.info("ephemeral via response_url: %s", _error_code(exc))
             self._respond(q.response_url, blocks=blocks, text=text, response_type="ephemeral")
 
-    def _respond(self, response_url: str | None, **payload: Any) -> None:
+    def _respond(self, response_url: str | None, **payload: Any) -> bool:
+        """Post to the request's response_url; False if there is none or it did not take the message."""
         if not response_url:
-            return
+            return False
         try:
             response = WebhookClient(response_url, timeout=self.timeout_s, logger=API_LOG).send_dict(payload)
-        except SlackClientError as exc:
+        except (SlackClientError, OSError) as exc:
             log.warning("response_url failed: %s", exc.__class__.__name__)
-            return
+            return False
         if response.status_code >= 300:
             log.warning("response_url refused: HTTP %s", response.status_code)
+            return False
+        return True
 
 
 def _error_code(exc: SlackApiError) -> str:

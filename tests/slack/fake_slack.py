@@ -38,7 +38,7 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
-        self.errors: dict[str, str] = {}  # method -> Slack error code to answer with
+        self.errors: dict[str, str] = {}  # method (or "response_url") -> Slack error code to answer with
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True)
@@ -104,8 +104,9 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             api = self.path.startswith("/api/")
             method = self.path.removeprefix("/api/").split("?")[0] if api else "response_url"
             reply = fake.record(Call(method, self.path, body, self.headers.get("Authorization")))
-            data = (json.dumps(reply) if method != "response_url" else "ok").encode()
-            self.send_response(200)
+            failed = method == "response_url" and "response_url" in fake.errors  # e.g. an expired URL: HTTP 404
+            data = (json.dumps(reply) if method != "response_url" else fake.errors.get(method, "ok")).encode()
+            self.send_response(404 if failed else 200)
             self.send_header("Content-Type", "application/json" if method != "response_url" else "text/html")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -64,6 +64,19 @@ def test_where_the_bot_is_not_a_member_the_commands_response_url_carries_the_ans
     assert deleted.body == {"delete_original": True}
 
 
+def test_a_share_that_cannot_be_posted_anywhere_keeps_the_private_answer(
+        slack: Slack, fake_slack: FakeSlack, slack_app: Flask) -> None:
+    slack.command(QUESTION)
+    (private,) = fake_slack.wait_for("chat.postEphemeral")
+    fake_slack.errors = {"chat.postMessage": "not_in_channel", "response_url": "expired_url"}
+
+    slack.click("share_answer", buttons(private.blocks)["share_answer"], ephemeral=True)
+
+    settle(slack_app)
+    (attempt,) = fake_slack.calls("response_url")
+    assert attempt.body["response_type"] == "in_channel", "tried, and no delete_original followed"
+
+
 def test_a_crisis_answer_comes_first_and_cannot_be_shared(slack: Slack, fake_slack: FakeSlack) -> None:
     slack.command("I want to end my life, would ketamine help?")
 
