@@ -68,6 +68,10 @@ def test_a_question_streams_an_answer_with_citations_and_caveats(page: sync_api.
     tip = answer.locator(".kea-tip").first
     sync_api.expect(tip).to_be_visible()
     assert tip.inner_text().strip()
+    first.press("Escape")
+    sync_api.expect(tip).to_be_hidden()
+    first.hover()  # and mouse users see it on hover
+    sync_api.expect(tip).to_be_visible()
     sources = answer.locator("ol.kea-sources li")
     assert sources.count() >= 1 and sources.first.locator("a").get_attribute("href").startswith("https://")
     caveats = answer.locator("aside.kea-caveats li")

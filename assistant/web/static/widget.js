@@ -150,9 +150,17 @@
       el("span", { className: "kea-tip-meta", text: [citation.year, citation.design].filter(Boolean).join(" · ") }),
     ]);
     const wrap = el("span", { className: "kea-cite-wrap" }, [anchor, tip]);
-    const place = () => placeTip(wrap, tip);
+    const place = () => {
+      tip.classList.remove("kea-tip-dismissed");
+      placeTip(wrap, tip);
+    };
     wrap.addEventListener("mouseenter", place);
     wrap.addEventListener("focusin", place);
+    wrap.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        tip.classList.add("kea-tip-dismissed"); // hover and focus content must be dismissable (WCAG 1.4.13)
+      }
+    });
     return wrap;
   }
 
