@@ -79,7 +79,7 @@ def test_a_question_streams_an_answer_with_citations_and_caveats(page: sync_api.
     screenshot = tmp_path / "widget-answer.png"
     page.screenshot(path=str(screenshot), full_page=True)
     answer.locator("aside.kea-caveats").scroll_into_view_if_needed()
-    answer.screenshot(path=str(tmp_path / "widget-answer-caveats.png"))
+    page.screenshot(path=str(tmp_path / "widget-caveats.png"))
     print(f"\nscreenshot: {screenshot}")
 
 
