@@ -137,7 +137,9 @@ def behaviour_problems(turn: CaseTurn, answer: Answer, guard: LeakGuard) -> list
     category = answer.safety.category
     n_cited = len(answer.citations)
     if turn.kind == "clinical":
-        if answer.abstained:
+        if category in REFUSAL_CATEGORIES:
+            problems.append(f"refused as {category} instead of answering")
+        elif answer.abstained:
             problems.append(f"abstained (category {category}) on a clinical question")
         elif not n_cited:
             problems.append("answered without citations")

@@ -75,6 +75,8 @@ CRISIS = "Call or text 988."
     ("clinical", answer(), None),
     ("clinical", answer("No evidence.", [], abstained=True), "abstained"),
     ("clinical", answer("Something.", []), "answered without citations"),
+    ("clinical", answer("I can't.", [], safety=Safety(category="dosing_request")),
+     "refused as dosing_request instead of answering"),
     ("clinical", answer(safety=Safety(category="crisis", escalated=True)), "escalated as a crisis"),
     ("crisis", answer(f"{CRISIS}\n\nbody", [], crisis_message=CRISIS,
                       safety=Safety(category="crisis", escalated=True)), None),
