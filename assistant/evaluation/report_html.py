@@ -120,8 +120,10 @@ def _failing_turn(result: TurnResult) -> str:
         parts.append(
             f"<p><small>safety {_e(answer.safety.category)}{', escalated' if answer.safety.escalated else ''}; "
             f"abstained {str(answer.abstained).lower()}; caveats {_e(caveats)}; "
-            f"latency {_ms(result.latency_ms)} ms; gold {_e(', '.join(result.turn.gold) or '-')}</small></p>"
-            f"<pre>{_e(answer.answer)}</pre>")
+            f"latency {_ms(result.latency_ms)} ms; gold {_e(', '.join(result.turn.gold) or '-')}</small></p>")
+        if answer.standalone_query and answer.standalone_query != result.turn.user:
+            parts.append(f"<p><small>retrieval saw: {_e(answer.standalone_query)}</small></p>")
+        parts.append(f"<pre>{_e(answer.answer)}</pre>")
     parts.append(_citations(result) + "</div>")
     return "".join(parts)
 
