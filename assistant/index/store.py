@@ -102,7 +102,9 @@ class VectorStore:
             raise IndexUnavailable(f"The index collection {name} cannot be opened ({exc.__class__.__name__}).") from exc
 
     def new_generation(self, fingerprint: str) -> Collection:
-        name = f"{self.settings.collection}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        # Sortable to the microsecond, so generations built within one second still prune in order.
+        stamp = time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() // 1000 % 1_000_000:06d}"
+        name = f"{self.settings.collection}-{stamp}-{uuid.uuid4().hex[:6]}"
         return self.client.create_collection(
             name,
             embedding_function=self.embedder.chroma,

@@ -18,6 +18,7 @@ from assistant.answer.models import SafetyCategory
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompts import PromptBook
 
+FIRST_PERSON = re.compile(r"\b(i|i'm|im|me|my|myself|i've|ive)\b", re.IGNORECASE)
 CATEGORIES: tuple[SafetyCategory, ...] = ("crisis", "misuse_request", "dosing_request", "injection")
 
 
@@ -78,8 +79,10 @@ class SafetyTriage:
         if crisis:
             reasons.append("crisis rule")
         sims = self.similarities(text)
+        # Similarity alone escalates only a message about the writer ("I", "me", "my"): "Does ketamine help?"
+        # resembles crisis examples but is a question about the drug.
         if not crisis and sims["crisis"] >= self.thresholds["crisis"] and sims["crisis"] > sims["clinical"] \
-                and not self._negated_or_third_party(text):
+                and FIRST_PERSON.search(text) and not self._negated_or_third_party(text):
             crisis = True
             reasons.append(f"crisis similarity {sims['crisis']:.2f}")
         for name in ("misuse_request", "dosing_request", "injection"):
