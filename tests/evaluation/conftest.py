@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from assistant.index import MiniLMEmbedder
 from assistant.services import Services, build_services
 from assistant.settings import Settings, WebSettings
 from tests.conftest import REPO
+from tests.fakes import free_port
 
 EVAL_FILE = REPO / "eval" / "conversations.jsonl"
 # Every kind, a two-turn follow-up and an injection after a clinical turn; small enough to run in seconds.
@@ -69,10 +69,6 @@ def cli_env(replay_settings: Settings, embedder: MiniLMEmbedder, monkeypatch: py
     }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from assistant.index import MiniLMEmbedder
 from assistant.services import Services
 from assistant.settings import Settings, WebSettings
 from tests.conftest import REPO
-from tests.evaluation.conftest import eval_lines, free_port, write_cases
+from tests.evaluation.conftest import eval_lines, write_cases
+from tests.fakes import free_port
 
 pytestmark = pytest.mark.slow
 GUARD = LeakGuard.from_prompts(REPO / "prompts")

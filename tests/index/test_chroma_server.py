@@ -15,12 +15,7 @@ from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore
 from assistant.index.ingest import ingest
 from assistant.settings import IndexSettings
 from tests.conftest import write_doc
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.fakes import free_port
 
 
 @pytest.fixture

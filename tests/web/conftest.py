@@ -7,7 +7,6 @@ fresh app costs well under a second.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from assistant.index import MiniLMEmbedder
 from assistant.services import build_services
 from assistant.settings import Settings, WebSettings
 from assistant.web import create_app
+from tests.fakes import free_port
 
 AppFactory = Callable[..., Flask]
 # Generous by default so tables of bad input never trip the limiter; the limiter has its own test.
@@ -58,10 +58,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings
-from tests.web.conftest import free_port
+from tests.fakes import free_port
 
 pytestmark = pytest.mark.slow
 WORKERS = 2
