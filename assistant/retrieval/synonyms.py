@@ -9,9 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from pathlib import Path
-
-import yaml
 
 from assistant.errors import ConfigError
 
@@ -25,21 +22,12 @@ class SynonymTable:
         ]
 
     @classmethod
-    def load(cls, path: Path) -> SynonymTable:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot load the synonym table ({exc.__class__.__name__})") from None
-        return cls.from_data(data, str(path))
-
-    @classmethod
     def from_data(cls, data: object, source: str = "synonyms.yaml") -> SynonymTable:
-        path = source
         groups = data.get("groups") if isinstance(data, dict) else None
         if not isinstance(groups, list) or not all(
             isinstance(g, list) and len(g) >= 2 and all(isinstance(t, str) and t.strip() for t in g) for g in groups
         ):
-            raise ConfigError(f"{path}: 'groups' must be a list of lists of two or more phrases")
+            raise ConfigError(f"{source}: 'groups' must be a list of lists of two or more phrases")
         return cls(groups)
 
     def expansions(self, query: str) -> list[str]:

@@ -61,10 +61,6 @@ class CaveatRules:
                 evidence_levels=frozenset(str(v) for v in when.get("evidence_levels") or ()),
             ))
 
-    @property
-    def ids(self) -> list[str]:
-        return [r.caveat.id for r in self.rules]
-
     def select(
         self, category: SafetyCategory, question: str, passages: Iterable[str], levels: set[str]
     ) -> list[Caveat]:
