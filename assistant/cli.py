@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from assistant.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from assistant.evaluation.load_bench import BenchReport, Run
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -191,6 +195,88 @@ def bench_retrieval(ctx: click.Context, questions_path: Path) -> None:
 
     report = retrieval_bench.run(build_services(_settings(ctx)), load_questions(questions_path))
     click.echo(retrieval_bench.render(report))
+
+
+def _bench_questions(path: Path) -> list[str]:
+    from assistant.evaluation.questions import load_questions
+
+    return [question.question for question in load_questions(path)]
+
+
+def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], workers: int | None,
+                    threads: int | None, kill_after: float | None = None) -> BenchReport:
+    import tempfile
+
+    from assistant.evaluation import load_bench
+    from assistant.evaluation.served import ServeError
+
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as workdir:
+        try:
+            return load_bench.run_bench(settings, _bench_questions(questions_path), runs, Path(workdir),
+                                        workers or settings.web.workers, threads or settings.web.threads,
+                                        kill_after)
+        except ServeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+_QUESTIONS_OPTION = click.option(
+    "--questions", "questions_path", type=click.Path(path_type=Path, exists=True),
+    default=Path("eval/questions.jsonl"), show_default=True, help="Questions the clients ask, in turn.")
+
+
+@bench.command("http")
+@_QUESTIONS_OPTION
+@click.option("--duration", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per run.")
+@click.option("--workers", type=int, help="gunicorn workers (default: settings).")
+@click.option("--threads", type=int, help="Threads per worker (default: settings).")
+@click.pass_context
+def bench_http(ctx: click.Context, questions_path: Path, duration: float, workers: int | None,
+               threads: int | None) -> None:
+    """POST /v1/chat latency for 1 and for 8 concurrent clients against `assistant serve` on loopback."""
+    from assistant.evaluation.load import LoadPlan
+    from assistant.evaluation.load_bench import Run, render_report
+
+    runs = [Run("1 client", LoadPlan(1, duration)), Run("8 clients", LoadPlan(8, duration))]
+    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads)
+    click.echo(render_report(report))
+    sys.exit(1 if report.errors else 0)
+
+
+@bench.command("load")
+@_QUESTIONS_OPTION
+@click.option("--clients", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--duration", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds per run.")
+@click.option("--workers", type=int, help="gunicorn workers (default: settings).")
+@click.option("--threads", type=int, help="Threads per worker (default: settings).")
+@click.option("--kill-worker-after", type=click.FloatRange(min=0),
+              help="SIGKILL one worker this many seconds into the first run (a fault drill).")
+@click.option("--max-growth", type=float, default=10.0, show_default=True,
+              help="Largest acceptable worker memory growth from start to end, in percent.")
+@click.pass_context
+def bench_load(ctx: click.Context, questions_path: Path, clients: int, duration: float, workers: int | None,
+               threads: int | None, kill_worker_after: float | None, max_growth: float) -> None:
+    """Many clients against `assistant serve`: JSON, then streaming; throughput, latency, errors, memory.
+
+    Exit 1 when a request failed (other than those in flight in a killed worker), a completed turn is
+    missing from the conversation store, or a worker's memory grew more than --max-growth.
+    """
+    from assistant.evaluation.load import LoadPlan
+    from assistant.evaluation.load_bench import Run, render_report, worst_growth
+
+    runs = [Run(f"{clients} clients json", LoadPlan(clients, duration)),
+            Run(f"{clients} clients stream", LoadPlan(clients, duration, stream=True))]
+    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads, kill_worker_after)
+    click.echo(render_report(report))
+    growth = worst_growth(report)
+    problems = [text for bad, text in (
+        (report.unexplained_errors() > 0, f"{report.unexplained_errors()} failed requests"),
+        (report.missing_turns > 0, f"{report.missing_turns} completed turns missing"),
+        (growth > max_growth, f"worker memory grew {growth:.1f}% (limit {max_growth:.0f}%)"),
+    ) if bad]
+    for problem in problems:
+        click.echo(f"FAIL: {problem}", err=True)
+    sys.exit(1 if problems else 0)
 
 
 @main.command()

@@ -135,3 +135,31 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings from the environment; the one place that reads it."""
     return Settings(**overrides)
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The variables that rebuild ``settings`` in another process (``assistant serve`` started by a
+    benchmark or a test), so the child runs with exactly the configuration the parent resolved."""
+    import json
+
+    def text(value: Any) -> str:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, list):
+            return json.dumps([text(item) for item in value])
+        return str(value)
+
+    env: dict[str, str] = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if name == "slack":
+            for field_name in SlackSettings.model_fields:
+                if (item := getattr(value, field_name)) is not None:
+                    env[f"SLACK_{field_name.upper()}"] = text(item)
+        elif isinstance(value, BaseModel):
+            for field_name in type(value).model_fields:
+                if (item := getattr(value, field_name)) is not None:
+                    env[f"ASSISTANT_{name.upper()}__{field_name.upper()}"] = text(item)
+        elif value is not None:
+            env[f"ASSISTANT_{name.upper()}"] = text(value.resolve() if isinstance(value, Path) else value)
+    return env

@@ -32,6 +32,10 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread",
+        # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections
+        # across workers. With one shared socket, the first idle worker accepts every keep-alive
+        # connection of a burst and serves it alone while the other workers sit idle.
+        "reuse_port": True,
         "timeout": 120,
         "graceful_timeout": 20,
         "accesslog": None,

@@ -1,0 +1,111 @@
+"""The load benchmark's parts, and short runs of it against a real `assistant serve` (gunicorn).
+
+The full figures (32 clients for 60 s, JSON and streaming) come from `assistant bench load` and go
+into closing notes; here the same code runs for seconds, and what must hold at any size is
+asserted: no failed request, every completed turn stored, a killed worker replaced.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+from assistant.evaluation.load import LoadPlan, LoadResult, Sample, percentile, sse_events
+from assistant.evaluation.load_bench import Run, render_report, run_bench, worst_growth
+from assistant.settings import Settings
+from tests.conftest import REPO
+
+QUESTIONS = ["What did the TRANSFORM-2 trial find?", "How fast does IV ketamine work in depression?",
+             "What are the side effects of esketamine nasal spray?", "Is ketamine good for migraine?"]
+WORKERS, THREADS = 2, 2
+
+
+def test_percentiles_are_latencies_some_request_really_had() -> None:
+    values = [0.010, 0.020, 0.030, 0.040, 1.000]
+    assert percentile(values, 50) == 0.030
+    assert percentile(values, 95) == 1.000
+    assert percentile(values, 0) == 0.010
+    assert percentile([0.5], 99) == 0.5
+
+
+def test_sse_lines_are_read_back_into_events_as_a_browser_would() -> None:
+    lines = ["event: meta", 'data: {"message_id": "m1"}', "", ": a comment", "event: delta",
+             'data: {"text": "Hello. "}', "", "event: done", 'data: {"message_id": "m1", "conversation_id": "c1"}']
+    assert list(sse_events(iter(lines))) == [
+        ("meta", {"message_id": "m1"}), ("delta", {"text": "Hello. "}),
+        ("done", {"message_id": "m1", "conversation_id": "c1"})]
+
+
+def test_a_result_counts_only_answered_requests_as_throughput() -> None:
+    samples = [Sample(0, 0.0, 0.1, 200, message_id="a"), Sample(1, 0.1, 0.3, 200, message_id="b"),
+               Sample(0, 0.2, 0.01, None, "ConnectError: refused"), Sample(1, 0.4, 0.2, 503, "http 503: not ready")]
+    result = LoadResult(LoadPlan(2, 1.0), wall_s=2.0, samples=samples)
+    assert len(result.completed) == 2 and result.requests_per_s == 1.0
+    assert result.latency_ms(50) == pytest.approx(100.0)
+    assert result.statuses() == {"200": 2, "no response": 1, "503": 1}
+    assert result.error_kinds() == {"ConnectError": 1, "http 503": 1}
+
+
+@pytest.mark.slow
+def test_concurrent_clients_get_every_answer_and_every_turn_is_stored(
+        shipped_settings: Settings, tmp_path: Path) -> None:
+    runs = [Run("4 clients json", LoadPlan(4, 4.0)), Run("4 clients stream", LoadPlan(4, 4.0, stream=True))]
+    report = run_bench(shipped_settings, QUESTIONS, runs, tmp_path, WORKERS, THREADS)
+
+    for _, result in report.results:
+        assert result.errors == [], result.error_kinds()
+        assert len(result.completed) >= 4
+    streamed = report.results[1][1]
+    assert all(s.first_event_s is not None and s.first_event_s <= s.seconds for s in streamed.completed)
+    assert report.missing_turns == 0
+    assert report.stored_turns == report.completed_turns > 0
+    assert [len(workers) for _, workers in report.memory] == [WORKERS] * 3
+    assert not math.isnan(worst_growth(report))  # both workers lived from the first reading to the last
+    text = render_report(report)
+    assert "4 clients stream" in text and "0 completed turns missing" in text
+
+
+@pytest.mark.slow
+def test_a_worker_killed_under_load_is_replaced_and_no_completed_turn_is_lost(
+        shipped_settings: Settings, tmp_path: Path) -> None:
+    runs = [Run("6 clients json", LoadPlan(6, 12.0))]
+    report = run_bench(shipped_settings, QUESTIONS, runs, tmp_path, WORKERS, THREADS, kill_worker_after_s=3.0)
+
+    assert len(report.killed) == 1
+    assert len(report.replacements) == 1 and report.replacements[0] not in report.killed
+    result = report.results[0][1]
+    # Only requests already sent to the killed worker may fail, at most one per client; none sent later.
+    assert report.unexplained_errors() == 0, result.error_kinds()
+    assert len(result.errors) == len({s.client for s in result.errors}) <= 6
+    assert report.missing_turns == 0
+    assert report.stored_turns >= report.completed_turns
+    # Service went on: answers completed after the kill, and after the replacement had time to boot.
+    assert any(s.started > 3.0 + 5.0 for s in result.completed)
+
+
+@pytest.mark.slow
+def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text((REPO / "eval" / "questions.jsonl").read_text().splitlines()[0] + "\n")
+    env = {"ASSISTANT_DATA_DIR": str(shipped_settings.data_dir), "ASSISTANT_PROMPTS_DIR": str(REPO / "prompts"),
+           "ASSISTANT_WEB__WORKERS": "1", "ASSISTANT_WEB__THREADS": "2"}
+    result = CliRunner().invoke(main, ["bench", "http", "--duration", "2", "--questions", str(questions)], env=env)
+
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if line.startswith(("1 client", "8 clients"))]
+    assert [row[:2] for row in rows] == [["1", "client"], ["8", "clients"]]
+    assert all(row[-1] == "0" for row in rows)  # errors column
+    assert "worker memory" in result.output and "peak" in result.output
+
+
+@pytest.mark.slow
+def test_bench_load_refuses_a_server_that_is_not_ready(tmp_path: Path) -> None:
+    env = {"ASSISTANT_DATA_DIR": str(tmp_path / "empty"), "ASSISTANT_PROMPTS_DIR": str(REPO / "prompts"),
+           "ASSISTANT_WEB__WORKERS": "1", "ASSISTANT_WEB__THREADS": "1"}
+    result = CliRunner().invoke(main, ["bench", "load", "--duration", "1", "--clients", "1"], env=env)
+    assert result.exit_code == 2
+    assert "not ready" in result.output and "assistant ingest" in result.output
