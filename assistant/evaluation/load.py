@@ -31,6 +31,7 @@ class LoadPlan:
     turns_per_conversation: int = 3
     timeout_s: float = 60.0
     api_keys: Sequence[str] = ()  # one per client when set, so per-key limits see separate users
+    max_requests: int | None = None  # per client; the run ends early when every client has sent this many
 
 @dataclass(frozen=True)
 class Sample:
@@ -104,12 +105,19 @@ def run_load(base_url: str, questions: Sequence[str], plan: LoadPlan,
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         # Clients start at different questions so that they do not all ask the same thing at once.
         asked = itertools.islice(itertools.cycle(questions), number * 7 % len(questions), None)
+        sent = 0
+
+        def more() -> bool:
+            return (not stop.is_set() and time.monotonic() < deadline
+                    and (plan.max_requests is None or sent < plan.max_requests))
+
         with httpx.Client(base_url=base_url, timeout=plan.timeout_s, headers=headers) as http:
-            while not stop.is_set() and time.monotonic() < deadline:
+            while more():
                 conversation_id: str | None = None
                 for _ in range(plan.turns_per_conversation):
-                    if stop.is_set() or time.monotonic() >= deadline:
+                    if not more():
                         break
+                    sent += 1
                     sample = _ask(http, number, next(asked), conversation_id, plan.stream, began)
                     with lock:
                         samples.append(sample)

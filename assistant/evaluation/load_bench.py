@@ -11,6 +11,7 @@ has only booted; growth after that is what a leak would show.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -110,8 +111,7 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
 
 
 def _with_keys(plan: LoadPlan, keys: list[str]) -> LoadPlan:
-    return LoadPlan(plan.clients, plan.duration_s, plan.stream, plan.turns_per_conversation, plan.timeout_s,
-                    tuple(keys) or plan.api_keys)
+    return dataclasses.replace(plan, api_keys=tuple(keys) or plan.api_keys)
 
 
 def _kill_one(served: ServedApp, report: BenchReport) -> None:
