@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import NotFoundError
 
 from assistant.errors import ConfigError, IndexUnavailable
 from assistant.index.embeddings import MiniLMEmbedder
@@ -77,15 +78,23 @@ class VectorStore:
     def alias_name(self) -> str:
         return f"{self.settings.collection}-alias"
 
-    def _alias(self) -> Collection:
-        return self.client.get_or_create_collection(
-            self.alias_name, embedding_function=self.embedder.chroma, metadata={"hnsw:space": "cosine"}
-        )
+    def _alias(self, create: bool = False) -> Collection:
+        if create:
+            return self.client.get_or_create_collection(
+                self.alias_name, embedding_function=self.embedder.chroma, metadata={"hnsw:space": "cosine"}
+            )
+        return self.client.get_collection(self.alias_name, embedding_function=self.embedder.chroma)
 
     def active(self) -> tuple[str, dict[str, Any]] | None:
-        """Name and metadata of the serving generation, or None when nothing was ever built."""
+        """Name and metadata of the serving generation, or None when nothing was ever built.
+
+        Only reads: serving processes call this, and only `assistant ingest` may write to the store
+        (Chroma is not safe for concurrent writers on one local path).
+        """
         try:
             got = self._alias().get(ids=[ALIAS_ID], include=["metadatas"])
+        except NotFoundError:
+            return None
         except Exception as exc:
             self.reset_client()
             raise IndexUnavailable(f"The vector store cannot be read ({exc.__class__.__name__}).") from exc
@@ -114,7 +123,7 @@ class VectorStore:
     def activate(self, collection: Collection, info: dict[str, Any]) -> None:
         """Point the alias at ``collection`` and drop generations older than its predecessor."""
         meta = {"collection": collection.name, **info}
-        self._alias().upsert(ids=[ALIAS_ID], documents=[collection.name], metadatas=[meta], embeddings=[
+        self._alias(create=True).upsert(ids=[ALIAS_ID], documents=[collection.name], metadatas=[meta], embeddings=[
             self.embedder.embed([collection.name])[0].tolist()
         ])
         self.prune(keep=collection.name)

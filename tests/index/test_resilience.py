@@ -41,6 +41,7 @@ def test_a_damaged_local_index_reports_not_ready_and_ingest_repairs_it(
 def test_a_missing_index_is_not_ready_with_a_reason(settings: Settings, store: VectorStore) -> None:
     status = LiveIndex(store, 0).status()
     assert status == {"ready": False, "reason": "No index has been built yet: run `assistant ingest`."}
+    assert store.client.list_collections() == []  # readers never write, not even an empty alias
 
 
 @pytest.mark.slow
