@@ -22,7 +22,7 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml ./
 COPY assistant ./assistant
-RUN pip install .
+RUN pip install ".[postgres]"
 
 # ---- runtime: the virtual environment, the corpus, the prompts and a prebuilt index
 FROM ${PYTHON_IMAGE} AS runtime

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install index lint browser redis clean
+.PHONY: run test install index lint browser services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,14 +27,15 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) >/dev/null 2>&1 \
 	  || echo "note: Chromium could not be installed; the browser test will be skipped with its reason."; }
 
-# The shared rate-limit test starts its own redis-server on loopback (Debian's package).
-redis:
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  (apt-get install -y -qq redis-server >/dev/null 2>&1 || \
-	   (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)) >/dev/null 2>&1 \
-	  || echo "note: redis-server could not be installed; the shared rate-limit test will fail and say so."; }
+# Tests start their own redis-server (shared rate limits) and PostgreSQL (conversation store) on
+# loopback; both come from Debian's packages.
+services:
+	@command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  (apt-get install -y -qq redis-server postgresql >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq redis-server postgresql >/dev/null)) >/dev/null 2>&1 \
+	  || echo "note: redis-server or postgresql could not be installed; the tests that need them will fail and say so."; }
 
-test: index browser redis
+test: index browser services
 	$(BIN)/ruff check assistant tests
 	$(BIN)/python -m pytest
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,12 @@ def shipped_index(shipped_settings: Settings, embedder: MiniLMEmbedder) -> LiveI
 def shipped_services(shipped_settings: Settings, embedder: MiniLMEmbedder) -> Services:
     """The real service stack (retrieval, safety, answers) over the shipped corpus, built once."""
     return build_services(shipped_settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """One PostgreSQL server per session (tests make their own databases on it); yields its URL."""
+    from tests import servers
+
+    with servers.postgres_server() as url:
+        yield url

@@ -1,15 +1,17 @@
-"""Real servers that deployments put beside the app (Redis, a Chroma server), started on loopback.
+"""Real servers that deployments put beside the app (Redis, PostgreSQL, a Chroma server), on loopback.
 
 A test that needs one starts it here and stops it when done; CI gets the programs from
-`make test` (redis-server from Debian's packages, `chroma` from the Chroma package).
+`make test` (redis-server and postgresql from Debian's packages, `chroma` from the Chroma package).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,3 +89,54 @@ def chroma_server(path: Path) -> Iterator[ChromaServer]:
         yield server
     finally:
         server.stop()
+
+
+def _postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    if not found:
+        pytest.fail("PostgreSQL is missing: `make test` installs it (apt-get install postgresql)")
+    return found[-1].parent
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (trust auth, no fsync) on a free loopback port; yields a
+    SQLAlchemy URL of its ``postgres`` database for the user ``assistant``.
+
+    PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` user
+    that Debian's package creates, in a directory outside pytest's root-only temp folder.
+    """
+    bin_dir = _postgres_bin()
+    as_root = os.geteuid() == 0
+    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
+    data = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+    if as_root:
+        shutil.chown(data, "postgres", "postgres")
+    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "assistant",
+                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [*run_as, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process, "postgres")
+        yield f"postgresql+psycopg://assistant@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        process.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, empty database on the server; returns its URL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

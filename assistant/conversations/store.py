@@ -109,6 +109,9 @@ MIGRATIONS: list[tuple[int, str, list[sa.Table]]] = [
 ]
 
 
+MIGRATE_ATTEMPTS = 10
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
@@ -130,6 +133,22 @@ class SqlConversationStore:
         self.migrate()
 
     def migrate(self) -> list[int]:
+        """Bring the schema up to date; returns the versions applied now.
+
+        Several processes may start at once on a new database (gunicorn workers, a second
+        instance): all but one then fail to create a table that another has just created. Each
+        migration runs in one transaction, so a retry sees the winner's work and applies nothing.
+        """
+        for attempt in range(MIGRATE_ATTEMPTS):
+            try:
+                return self._migrate_once()
+            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
+                if attempt == MIGRATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        return []
+
+    def _migrate_once(self) -> list[int]:
         applied: list[int] = []
         with self.engine.begin() as conn:
             migrations.create(conn, checkfirst=True)

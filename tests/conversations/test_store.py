@@ -1,8 +1,10 @@
-"""The conversation store keeps every turn, in order, under concurrent writers and across restarts."""
+"""The conversation store keeps every turn, in order, under concurrent writers and across restarts,
+on SQLite (one machine) and on PostgreSQL (several instances), through the same interface."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,23 +12,59 @@ import sqlalchemy as sa
 
 from assistant.answer.models import Answer, Safety
 from assistant.conversations import SqlConversationStore, make_store
+from tests import servers
 
 
 def answer(text: str) -> Answer:
     return Answer(answer=text, safety=Safety(category="clinical"))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'conversations.sqlite3'}"
+    return servers.fresh_database(request.getfixturevalue("postgres"), f"t_{uuid.uuid4().hex[:12]}")
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> SqlConversationStore:
-    return make_store(None, tmp_path)
+def store(database_url: str) -> SqlConversationStore:
+    return SqlConversationStore(database_url)
 
 
-def test_sqlite_runs_in_wal_mode_with_recorded_migrations(store: SqlConversationStore) -> None:
+def test_sqlite_is_the_default_and_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = make_store(None, tmp_path)
+    assert store.url == f"sqlite:///{(tmp_path / 'conversations.sqlite3').resolve()}"
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_migrations_are_recorded_and_idempotent(store: SqlConversationStore) -> None:
+    with store.engine.connect() as conn:
         versions = [row[0] for row in conn.execute(sa.text("SELECT version FROM schema_migrations"))]
     assert versions == [1]
-    assert store.migrate() == []  # idempotent
+    assert store.migrate() == []
+
+
+def test_instances_starting_at_once_migrate_a_new_database_exactly_once(database_url: str) -> None:
+    barrier = threading.Barrier(6)
+    stores: list[SqlConversationStore] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            stores.append(SqlConversationStore(database_url))
+        except BaseException as exc:  # a failed start-up is what this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with stores[0].engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 1
 
 
 def test_turns_history_feedback_and_delete(store: SqlConversationStore) -> None:
@@ -72,9 +110,8 @@ def test_sixteen_concurrent_writers_lose_nothing_and_keep_order(store: SqlConver
         assert mine == sorted(mine)
 
 
-def test_two_processes_worth_of_stores_share_one_database(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    a, b = SqlConversationStore(url), SqlConversationStore(url)
+def test_two_instances_share_one_database(database_url: str) -> None:
+    a, b = SqlConversationStore(database_url), SqlConversationStore(database_url)
     conversation = a.create_conversation()
     a.add_turn(conversation, "on instance a", answer("x"))
     b.add_turn(conversation, "on instance b", answer("y"))
