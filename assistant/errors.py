@@ -47,6 +47,14 @@ class IndexUnavailable(AssistantError):
     public_message = "The evidence index is not available right now. Please try again shortly."
 
 
+class StoreUnavailable(AssistantError):
+    """The conversation store cannot be reached; retrying later may succeed."""
+
+    code = "store_unavailable"
+    status = 503
+    public_message = "Conversations cannot be stored or read right now. Please try again shortly."
+
+
 class UpstreamError(AssistantError):
     code = "upstream_error"
     status = 502

@@ -111,5 +111,5 @@ def postgres() -> Iterator[str]:
     """One PostgreSQL server per session (tests make their own databases on it); yields its URL."""
     from tests import servers
 
-    with servers.postgres_server() as url:
-        yield url
+    with servers.postgres_server() as server:
+        yield server.url

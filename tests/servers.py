@@ -98,35 +98,58 @@ def _postgres_bin() -> Path:
     return found[-1].parent
 
 
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (trust auth, no fsync) on a free loopback port; yields a
-    SQLAlchemy URL of its ``postgres`` database for the user ``assistant``.
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (trust auth, no fsync) on a fixed loopback port; can be stopped
+    and started again over the same data.
 
     PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` user
     that Debian's package creates, in a directory outside pytest's root-only temp folder.
     """
-    bin_dir = _postgres_bin()
-    as_root = os.geteuid() == 0
-    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
-    data = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
-    if as_root:
-        shutil.chown(data, "postgres", "postgres")
-    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "assistant",
-                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [*run_as, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __init__(self) -> None:
+        self.bin_dir = _postgres_bin()
+        self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.data = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+        if self.run_as:
+            shutil.chown(self.data, "postgres", "postgres")
+        subprocess.run([*self.run_as, str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust",
+                        "-U", "assistant", "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of the ``postgres`` database, as the user ``assistant``."""
+        return f"postgresql+psycopg://assistant@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [*self.run_as, str(self.bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port),
+             "-k", str(self.data), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+             "-c", "max_connections=200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, "postgres")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        subprocess.run([*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                        "stop"], capture_output=True)
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
     try:
-        wait_for_port(port, process, "postgres")
-        yield f"postgresql+psycopg://assistant@127.0.0.1:{port}/postgres"
+        server.start()
+        yield server
     finally:
-        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        process.wait(timeout=20)
-        shutil.rmtree(data, ignore_errors=True)
+        server.remove()
 
 
 def fresh_database(server_url: str, name: str) -> str:

@@ -8,21 +8,26 @@ Schema changes are numbered migrations recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assistant.answer.models import Answer, Turn
-from assistant.errors import IndexUnavailable
+from assistant.errors import StoreUnavailable
 
 Rating = Literal["up", "down"]
+log = logging.getLogger("assistant.conversations")
+T = TypeVar("T")
+OUTAGE = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,21 @@ MIGRATIONS: list[tuple[int, str, list[sa.Table]]] = [
 MIGRATE_ATTEMPTS = 10
 
 
+def _available(method: Any) -> Any:
+    """Turn a lost database connection into StoreUnavailable (503, retry later) instead of a 500,
+    and apply the schema first if the database was down when this store was created."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqlConversationStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            self._ensure_schema()
+            return method(self, *args, **kwargs)
+        except OUTAGE as exc:
+            raise StoreUnavailable(f"The conversation store does not answer ({exc.__class__.__name__}).") from exc
+
+    return wrapper
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
@@ -130,7 +150,16 @@ class SqlConversationStore:
         # Serialises turn numbering inside one process; the unique (conversation, seq) key and a
         # retry keep it right across processes.
         self._write_lock = threading.Lock()
-        self.migrate()
+        self._migrated = False
+        try:
+            self._ensure_schema()
+        except OUTAGE as exc:  # start anyway: /readyz reports the store, the first use migrates
+            log.warning("conversation store unreachable at start-up: %s", exc.__class__.__name__)
+
+    def _ensure_schema(self) -> None:
+        if not self._migrated:
+            self.migrate()
+            self._migrated = True
 
     def migrate(self) -> list[int]:
         """Bring the schema up to date; returns the versions applied now.
@@ -142,8 +171,10 @@ class SqlConversationStore:
         for attempt in range(MIGRATE_ATTEMPTS):
             try:
                 return self._migrate_once()
-            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
-                if attempt == MIGRATE_ATTEMPTS - 1:
+            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+                lost_race = not isinstance(exc, sa.exc.OperationalError) or any(
+                    sign in str(exc) for sign in ("already exists", "database is locked"))
+                if not lost_race or attempt == MIGRATE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         return []
@@ -162,6 +193,7 @@ class SqlConversationStore:
                 applied.append(version)
         return applied
 
+    @_available
     def create_conversation(self, channel: str = "web", external_ref: str | None = None) -> str:
         conversation_id = _new_id("conv")
         with self.engine.begin() as conn:
@@ -169,6 +201,7 @@ class SqlConversationStore:
                 id=conversation_id, channel=channel, external_ref=external_ref, created_at=time.time()))
         return conversation_id
 
+    @_available
     def get_or_create_by_ref(self, external_ref: str, channel: str) -> str:
         query = sa.select(conversations.c.id).where(conversations.c.external_ref == external_ref)
         with self.engine.connect() as conn:
@@ -181,6 +214,7 @@ class SqlConversationStore:
             with self.engine.connect() as conn:
                 return str(conn.execute(query).scalar_one())
 
+    @_available
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(conversations).where(conversations.c.id == conversation_id)).first()
@@ -195,6 +229,7 @@ class SqlConversationStore:
                    for r in rows],
         )
 
+    @_available
     def history(self, conversation_id: str, limit: int = 6) -> list[Turn]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -206,6 +241,7 @@ class SqlConversationStore:
         return [Turn(user=r.user_message, assistant=json.loads(r.answer_json).get("answer", ""))
                 for r in reversed(rows)]
 
+    @_available
     def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str:
         message_id = _new_id("msg")
         payload = answer.model_dump_json()
@@ -231,6 +267,7 @@ class SqlConversationStore:
             return conn.execute(
                 sa.select(conversations.c.id).where(conversations.c.id == conversation_id)).first() is not None
 
+    @_available
     def delete_conversation(self, conversation_id: str) -> bool:
         with self.engine.begin() as conn:
             message_ids = sa.select(turns.c.message_id).where(turns.c.conversation_id == conversation_id)
@@ -239,11 +276,13 @@ class SqlConversationStore:
             result = conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
         return bool(result.rowcount)
 
+    @_available
     def message_exists(self, message_id: str) -> bool:
         with self.engine.connect() as conn:
             query = sa.select(turns.c.message_id).where(turns.c.message_id == message_id)
             return conn.execute(query).first() is not None
 
+    @_available
     def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str:
         feedback_id = _new_id("fb")
         with self.engine.begin() as conn:
@@ -252,12 +291,14 @@ class SqlConversationStore:
                 created_at=time.time()))
         return feedback_id
 
+    @_available
     def feedback_for(self, message_id: str) -> list[FeedbackRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(feedback).where(feedback.c.message_id == message_id).order_by(feedback.c.created_at)).all()
         return [FeedbackRecord(r.id, r.message_id, r.rating, r.comment, r.source, r.created_at) for r in rows]
 
+    @_available
     def count_turns(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(turns)).scalar_one())
@@ -267,7 +308,7 @@ class SqlConversationStore:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as exc:
-            raise IndexUnavailable(f"The conversation store does not answer ({exc.__class__.__name__}).") from exc
+            raise StoreUnavailable(f"The conversation store does not answer ({exc.__class__.__name__}).") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,8 +19,8 @@ from assistant.evaluation.load import LoadPlan, LoadResult, run_load
 from assistant.evaluation.served import serve
 from assistant.settings import Settings, WebSettings
 from tests import servers
-
-pytestmark = pytest.mark.slow
+from tests.fakes import free_port
+from tests.web.conftest import AppFactory
 
 LIMIT = 30
 NORMAL_KEYS = [f"normal-key-{n}" for n in range(4)]
@@ -28,6 +28,7 @@ GREEDY_KEY = "greedy-key"
 QUESTIONS = ["What did the TRANSFORM-2 trial find?", "How quickly does IV ketamine act?"]
 
 
+@pytest.mark.slow
 def test_a_client_over_its_limit_gets_429s_on_every_worker_and_others_are_unaffected(
         shipped_settings: Settings, tmp_path: Path) -> None:
     with servers.redis_server(tmp_path / "redis") as redis_url:
@@ -79,3 +80,11 @@ def _access_log(path: Path) -> list[dict[str, object]]:
         if line.startswith("{"):
             entries.append(json.loads(line))
     return entries
+
+
+def test_when_the_shared_limit_store_is_down_requests_are_served_not_refused(make_app: AppFactory) -> None:
+    """Availability over strictness: a Redis outage must not take the API down with it."""
+    client = make_app(rate_limit="2/minute", rate_limit_storage=f"redis://127.0.0.1:{free_port()}").test_client()
+    statuses = [client.get("/v1/sources").status_code for _ in range(4)]
+    assert statuses == [200] * 4
+    assert client.post("/v1/chat", json={"message": "What did TRANSFORM-2 find?"}).status_code == 200

@@ -1,8 +1,9 @@
-"""The vector store goes away and comes back while `assistant serve` runs against a Chroma server.
+"""The stores go away and come back while the app runs: the vector store (a Chroma server, under
+`assistant serve`) and the conversation store (PostgreSQL).
 
-While the store is down, questions get a clear 503 (quickly, not a hung request) and /readyz says
-why; nothing crashes, so the same workers are still there; once the store is back, answers resume
-without restarting the app.
+While a store is down, requests that need it get a clear 503 (quickly, not a hung request) and
+/readyz says why; nothing crashes, so the same workers are still there; once the store is back,
+service resumes without restarting the app.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from assistant.evaluation.served import serve
 from assistant.settings import IndexSettings, Settings, WebSettings
 from tests import servers
+from tests.web.conftest import AppFactory
 
 pytestmark = pytest.mark.slow
 
@@ -67,3 +69,50 @@ def test_a_store_outage_gives_503s_and_service_resumes_when_the_store_returns(
             assert served.worker_pids() == workers  # nothing crashed, nothing was restarted
     finally:
         chroma.stop()
+
+
+def test_a_conversation_store_outage_gives_503s_and_the_conversation_resumes(make_app: AppFactory) -> None:
+    database = servers.PostgresServer()
+    try:
+        database.start()
+        url = servers.fresh_database(database.url, "outage")
+        client = make_app(conversations_url=url).test_client()
+        first = client.post("/v1/chat", json=QUESTION)
+        assert first.status_code == 200
+        conversation = first.get_json()["conversation_id"]
+
+        database.stop()
+        for request in (lambda: client.post("/v1/chat", json=QUESTION),
+                        lambda: client.post("/v1/chat", json={**QUESTION, "conversation_id": conversation}),
+                        lambda: client.get(f"/v1/conversations/{conversation}")):
+            response = request()
+            assert response.status_code == 503, response.get_data(as_text=True)
+            assert response.get_json()["error"]["code"] == "store_unavailable"
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "conversation store" in ready.get_json()["reason"]
+
+        database.start()
+        again = client.post("/v1/chat", json={**QUESTION, "conversation_id": conversation})
+        assert again.status_code == 200, again.get_data(as_text=True)
+        assert len(client.get(f"/v1/conversations/{conversation}").get_json()["turns"]) == 2
+        assert client.get("/readyz").status_code == 200
+    finally:
+        database.remove()
+
+
+def test_the_app_starts_while_the_conversation_store_is_down_and_migrates_when_it_returns(
+        make_app: AppFactory) -> None:
+    database = servers.PostgresServer()
+    try:
+        database.start()
+        url = servers.fresh_database(database.url, "late")
+        database.stop()
+        client = make_app(conversations_url=url).test_client()
+        assert client.get("/readyz").status_code == 503
+        assert client.post("/v1/chat", json=QUESTION).status_code == 503
+
+        database.start()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/v1/chat", json=QUESTION).status_code == 200
+    finally:
+        database.remove()
