@@ -11,7 +11,7 @@ import click
 from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from assistant.evaluation.load_bench import BenchReport, Run
+    from assistant.evaluation.load_bench import BenchReport, GreedyClient, Run
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -204,7 +204,8 @@ def _bench_questions(path: Path) -> list[str]:
 
 
 def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], workers: int | None,
-                    threads: int | None, kill_after: float | None = None) -> BenchReport:
+                    threads: int | None, kill_after: float | None = None,
+                    greedy: GreedyClient | None = None) -> BenchReport:
     import tempfile
 
     from assistant.evaluation import load_bench
@@ -214,7 +215,7 @@ def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], w
         try:
             return load_bench.run_bench(settings, _bench_questions(questions_path), runs, Path(workdir),
                                         workers or settings.web.workers, threads or settings.web.threads,
-                                        kill_after)
+                                        kill_after, greedy)
         except ServeError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
@@ -253,26 +254,35 @@ def bench_http(ctx: click.Context, questions_path: Path, duration: float, worker
               help="SIGKILL one worker this many seconds into the first run (a fault drill).")
 @click.option("--max-growth", type=float, default=10.0, show_default=True,
               help="Largest acceptable worker memory growth from start to end, in percent.")
+@click.option("--greedy-limit", type=click.IntRange(1), help=(
+    "Add a client that asks as fast as it can under its own key, with this per-key limit per hour; it must get "
+    "exactly that many answers across all workers (set ASSISTANT_WEB__RATE_LIMIT_STORAGE=redis://... to share "
+    "the count), and the other clients no 429."))
 @click.pass_context
 def bench_load(ctx: click.Context, questions_path: Path, clients: int, duration: float, workers: int | None,
-               threads: int | None, kill_worker_after: float | None, max_growth: float) -> None:
+               threads: int | None, kill_worker_after: float | None, max_growth: float,
+               greedy_limit: int | None) -> None:
     """Many clients against `assistant serve`: JSON, then streaming; throughput, latency, errors, memory.
 
     Exit 1 when a request failed (other than those in flight in a killed worker), a completed turn is
     missing from the conversation store, or a worker's memory grew more than --max-growth.
     """
     from assistant.evaluation.load import LoadPlan
-    from assistant.evaluation.load_bench import Run, render_report, worst_growth
+    from assistant.evaluation.load_bench import GreedyClient, Run, render_report, worst_growth
 
     runs = [Run(f"{clients} clients json", LoadPlan(clients, duration)),
             Run(f"{clients} clients stream", LoadPlan(clients, duration, stream=True))]
-    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads, kill_worker_after)
+    greedy = GreedyClient(greedy_limit) if greedy_limit else None
+    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads, kill_worker_after, greedy)
     click.echo(render_report(report))
     growth = worst_growth(report)
     problems = [text for bad, text in (
         (report.unexplained_errors() > 0, f"{report.unexplained_errors()} failed requests"),
         (report.missing_turns > 0, f"{report.missing_turns} completed turns missing"),
         (growth > max_growth, f"worker memory grew {growth:.1f}% (limit {max_growth:.0f}%)"),
+        (report.greedy is not None and report.greedy.statuses.get(200, 0) != report.greedy.limit_per_hour,
+         "the greedy client's answers differ from its limit (fewer: it never reached it, lower --greedy-limit; "
+         "more: the limit is not shared by the workers)"),
     ) if bad]
     for problem in problems:
         click.echo(f"FAIL: {problem}", err=True)

@@ -12,12 +12,16 @@ has only booted; growth after that is what a leak would show.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from assistant.conversations import make_store
 from assistant.evaluation.load import HEADER, LoadPlan, LoadResult, render, run_load
@@ -34,6 +38,24 @@ class Run:
     plan: LoadPlan
 
 
+@dataclass(frozen=True)
+class GreedyClient:
+    """One extra client that asks as fast as it can under its own key, to show the limit holds:
+    it must get exactly ``limit`` answers in all (whichever worker answers), while the ordinary
+    clients, each under its own key and well below the limit, get no 429 at all. The limit is per
+    hour so that a run never straddles two windows."""
+
+    limit_per_hour: int
+
+
+@dataclass
+class GreedyResult:
+    limit_per_hour: int
+    storage: str
+    statuses: Counter[int] = field(default_factory=Counter)
+    served_by: set[int] = field(default_factory=set)  # worker pids (from the access log) that answered 200
+
+
 @dataclass
 class BenchReport:
     workers: int
@@ -42,6 +64,7 @@ class BenchReport:
     memory: list[tuple[str, list[WorkerMemory]]] = field(default_factory=list)  # (when, per worker)
     killed: list[int] = field(default_factory=list)
     killed_at: float | None = None  # time.monotonic() of the SIGKILL
+    greedy: GreedyResult | None = None
     replacements: list[int] = field(default_factory=list)
     completed_turns: int = 0
     stored_turns: int = 0
@@ -69,22 +92,36 @@ class BenchReport:
                 for pid in sorted(start.keys() & end.keys())]
 
 
-def bench_settings(settings: Settings, workdir: Path) -> Settings:
+GREEDY_KEY = "bench-greedy-client"
+
+
+def client_keys(clients: int) -> list[str]:
+    return [f"bench-client-{n}" for n in range(clients)]
+
+
+def bench_settings(settings: Settings, workdir: Path, greedy: GreedyClient | None = None,
+                   clients: int = 0) -> Settings:
     web = settings.web.model_dump()
     web.update(rate_limit=BENCH_RATE_LIMIT, conversations_url=f"sqlite:///{(workdir / 'bench.sqlite3').resolve()}")
+    if greedy is not None:
+        web.update(rate_limit=f"{greedy.limit_per_hour}/hour", api_keys=[*client_keys(clients), GREEDY_KEY])
     return settings.model_copy(update={"web": WebSettings(**web)})
 
 
 def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run], workdir: Path,
-              workers: int, threads: int, kill_worker_after_s: float | None = None) -> BenchReport:
+              workers: int, threads: int, kill_worker_after_s: float | None = None,
+              greedy: GreedyClient | None = None) -> BenchReport:
     """Serve, warm up, run each plan in turn, and read worker memory before, between and after.
 
     ``kill_worker_after_s`` SIGKILLs one worker that many seconds into the first measured run;
-    afterwards every completed turn must be in the conversation store.
+    afterwards every completed turn must be in the conversation store. ``greedy`` adds a client
+    over its rate limit during the first measured run.
     """
-    settings = bench_settings(settings, workdir)
+    clients = max((run.plan.clients for run in runs), default=1)
+    settings = bench_settings(settings, workdir, greedy, clients)
     report = BenchReport(workers, threads)
-    keys = [key.get_secret_value() for key in settings.web.api_keys[:1]]
+    keys = (client_keys(clients) if greedy is not None
+            else [key.get_secret_value() for key in settings.web.api_keys[:1]])
     completed_ids: list[str] = []
     with serve(settings, workdir / "serve.log", workers, threads) as served:
         warm_up = LoadPlan(clients=workers * threads, duration_s=WARM_UP_S)
@@ -92,17 +129,25 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
         completed_ids += [s.message_id for s in warm.completed if s.message_id]
         report.memory.append(("start (after warm-up)", served.worker_memory()))
         for number, run in enumerate(runs):
-            killer = None
+            killer = greedy_thread = None
             if number == 0 and kill_worker_after_s is not None:
                 killer = threading.Timer(kill_worker_after_s, _kill_one, args=(served, report))
                 killer.start()
+            if number == 0 and greedy is not None:
+                report.greedy = GreedyResult(greedy.limit_per_hour, settings.web.rate_limit_storage)
+                greedy_thread = threading.Thread(target=_ask_greedily, args=(
+                    served.base_url, run.plan.duration_s, report.greedy), daemon=True)
+                greedy_thread.start()
             result = run_load(served.base_url, questions, _with_keys(run.plan, keys))
-            if killer is not None:
-                killer.join()
+            for waiting in (killer, greedy_thread):
+                if waiting is not None:
+                    waiting.join()
             report.results.append((run.label, result))
             completed_ids += [s.message_id for s in result.completed if s.message_id]
             report.memory.append((f"after {run.label}", served.worker_memory()))
         report.replacements = sorted(set(served.worker_pids()) - {m.pid for m in report.memory[0][1]})
+        if report.greedy is not None:
+            report.greedy.served_by = _greedy_workers(served.log_path)
     store = make_store(settings.web.conversations_url, settings.data_dir)
     report.completed_turns = len(completed_ids)
     report.stored_turns = store.count_turns()
@@ -112,6 +157,29 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
 
 def _with_keys(plan: LoadPlan, keys: list[str]) -> LoadPlan:
     return dataclasses.replace(plan, api_keys=tuple(keys) or plan.api_keys)
+
+
+def _ask_greedily(base_url: str, duration_s: float, result: GreedyResult) -> None:
+    """GET /v1/sources (cheap, so the limit and not the answer time bounds it) on fresh connections,
+    which the kernel spreads over the workers, as fast as one thread can."""
+    deadline = time.monotonic() + duration_s
+    headers = {"Authorization": f"Bearer {GREEDY_KEY}"}
+    while time.monotonic() < deadline:
+        try:
+            status = httpx.get(base_url + "/v1/sources", headers=headers, timeout=30).status_code
+        except httpx.HTTPError:
+            status = 0
+        result.statuses[status] += 1
+
+
+def _greedy_workers(log_path: Path) -> set[int]:
+    pids = set()
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"/v1/sources"' in line:
+            entry = json.loads(line)
+            if entry.get("path") == "/v1/sources" and entry.get("status") == 200:
+                pids.add(int(entry["pid"]))
+    return pids
 
 
 def _kill_one(served: ServedApp, report: BenchReport) -> None:
@@ -146,6 +214,12 @@ def render_report(report: BenchReport) -> str:
         lines.append(f"\nkilled worker(s) {report.killed} with SIGKILL; gunicorn started {report.replacements}; "
                      f"{report.errors - report.unexplained_errors()} requests in flight failed, "
                      f"{report.unexplained_errors()} sent after the kill failed")
+    if report.greedy is not None:
+        g = report.greedy
+        others = sum(result.statuses().get("429", 0) for _, result in report.results)
+        lines.append(f"\nrate limit {g.limit_per_hour}/hour per key, storage {g.storage}: the greedy client got "
+                     f"{g.statuses.get(200, 0)} answers and {g.statuses.get(429, 0)} refusals (429), answered by "
+                     f"{len(g.served_by)} worker(s); the other clients got {others} refusals")
     lines.append(f"turns: {report.completed_turns} completed by clients, {report.stored_turns} in the store, "
                  f"{report.missing_turns} completed turns missing from the store")
     return "\n".join(lines)
