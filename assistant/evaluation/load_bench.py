@@ -93,58 +93,65 @@ class BenchReport:
 
 
 GREEDY_KEY = "bench-greedy-client"
+GREEDY_OVERTIME_S = 60.0
 
 
-def client_keys(clients: int) -> list[str]:
-    return [f"bench-client-{n}" for n in range(clients)]
+def client_keys(clients: int, prefix: str = "bench-client") -> list[str]:
+    return [f"{prefix}-{n}" for n in range(clients)]
 
 
 def bench_settings(settings: Settings, workdir: Path, greedy: GreedyClient | None = None,
-                   clients: int = 0) -> Settings:
+                   clients: int = 0, warm_up_clients: int = 0) -> Settings:
     web = settings.web.model_dump()
     web.update(rate_limit=BENCH_RATE_LIMIT, conversations_url=f"sqlite:///{(workdir / 'bench.sqlite3').resolve()}")
     if greedy is not None:
-        web.update(rate_limit=f"{greedy.limit_per_hour}/hour", api_keys=[*client_keys(clients), GREEDY_KEY])
+        # The warm-up has keys of its own, so the measured clients start with untouched limits.
+        web.update(rate_limit=f"{greedy.limit_per_hour}/hour", api_keys=[
+            *client_keys(clients), *client_keys(warm_up_clients, "bench-warm-up"), GREEDY_KEY])
     return settings.model_copy(update={"web": WebSettings(**web)})
 
 
 def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run], workdir: Path,
               workers: int, threads: int, kill_worker_after_s: float | None = None,
-              greedy: GreedyClient | None = None) -> BenchReport:
+              greedy: GreedyClient | None = None, warm_up_s: float = WARM_UP_S) -> BenchReport:
     """Serve, warm up, run each plan in turn, and read worker memory before, between and after.
 
     ``kill_worker_after_s`` SIGKILLs one worker that many seconds into the first measured run;
     afterwards every completed turn must be in the conversation store. ``greedy`` adds a client
-    over its rate limit during the first measured run.
+    over its rate limit for the whole of the measured runs.
     """
     clients = max((run.plan.clients for run in runs), default=1)
-    settings = bench_settings(settings, workdir, greedy, clients)
+    settings = bench_settings(settings, workdir, greedy, clients, workers * threads)
     report = BenchReport(workers, threads)
     keys = (client_keys(clients) if greedy is not None
             else [key.get_secret_value() for key in settings.web.api_keys[:1]])
+    warm_up_keys = client_keys(workers * threads, "bench-warm-up") if greedy is not None else keys
     completed_ids: list[str] = []
     with serve(settings, workdir / "serve.log", workers, threads) as served:
-        warm_up = LoadPlan(clients=workers * threads, duration_s=WARM_UP_S)
-        warm = run_load(served.base_url, questions, _with_keys(warm_up, keys))
+        warm_up = LoadPlan(clients=workers * threads, duration_s=warm_up_s)
+        warm = run_load(served.base_url, questions, _with_keys(warm_up, warm_up_keys))
         completed_ids += [s.message_id for s in warm.completed if s.message_id]
         report.memory.append(("start (after warm-up)", served.worker_memory()))
+        greedy_thread, greedy_stop = None, threading.Event()
+        if greedy is not None:
+            report.greedy = GreedyResult(greedy.limit_per_hour, settings.web.rate_limit_storage)
+            greedy_thread = threading.Thread(target=_ask_greedily, args=(
+                served.base_url, greedy_stop, report.greedy), daemon=True)
+            greedy_thread.start()
         for number, run in enumerate(runs):
-            killer = greedy_thread = None
+            killer = None
             if number == 0 and kill_worker_after_s is not None:
                 killer = threading.Timer(kill_worker_after_s, _kill_one, args=(served, report))
                 killer.start()
-            if number == 0 and greedy is not None:
-                report.greedy = GreedyResult(greedy.limit_per_hour, settings.web.rate_limit_storage)
-                greedy_thread = threading.Thread(target=_ask_greedily, args=(
-                    served.base_url, run.plan.duration_s, report.greedy), daemon=True)
-                greedy_thread.start()
             result = run_load(served.base_url, questions, _with_keys(run.plan, keys))
-            for waiting in (killer, greedy_thread):
-                if waiting is not None:
-                    waiting.join()
+            if killer is not None:
+                killer.join()
             report.results.append((run.label, result))
             completed_ids += [s.message_id for s in result.completed if s.message_id]
             report.memory.append((f"after {run.label}", served.worker_memory()))
+        greedy_stop.set()
+        if greedy_thread is not None:
+            greedy_thread.join()
         report.replacements = sorted(set(served.worker_pids()) - {m.pid for m in report.memory[0][1]})
         if report.greedy is not None:
             report.greedy.served_by = _greedy_workers(served.log_path)
@@ -159,17 +166,23 @@ def _with_keys(plan: LoadPlan, keys: list[str]) -> LoadPlan:
     return dataclasses.replace(plan, api_keys=tuple(keys) or plan.api_keys)
 
 
-def _ask_greedily(base_url: str, duration_s: float, result: GreedyResult) -> None:
+def _ask_greedily(base_url: str, stop: threading.Event, result: GreedyResult) -> None:
     """GET /v1/sources (cheap, so the limit and not the answer time bounds it) on fresh connections,
-    which the kernel spreads over the workers, as fast as one thread can."""
-    deadline = time.monotonic() + duration_s
-    headers = {"Authorization": f"Bearer {GREEDY_KEY}"}
-    while time.monotonic() < deadline:
-        try:
-            status = httpx.get(base_url + "/v1/sources", headers=headers, timeout=30).status_code
-        except httpx.HTTPError:
-            status = 0
-        result.statuses[status] += 1
+    which the kernel spreads over the workers, as fast as one thread can; after ``stop``, it goes on
+    until it has been refused once (at most GREEDY_OVERTIME_S), so that the limit is always reached."""
+    headers = {"Authorization": f"Bearer {GREEDY_KEY}", "Connection": "close"}
+    overtime: float | None = None
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
+        while True:
+            if stop.is_set():
+                overtime = overtime or time.monotonic() + GREEDY_OVERTIME_S
+                if result.statuses[429] or time.monotonic() > overtime:
+                    return
+            try:
+                status = http.get("/v1/sources").status_code
+            except httpx.HTTPError:
+                status = 0
+            result.statuses[status] += 1
 
 
 def _greedy_workers(log_path: Path) -> set[int]:

@@ -15,13 +15,15 @@ from click.testing import CliRunner
 
 from assistant.cli import main
 from assistant.evaluation.load import LoadPlan, LoadResult, Sample, percentile, sse_events
-from assistant.evaluation.load_bench import Run, render_report, run_bench, worst_growth
-from assistant.settings import Settings
+from assistant.evaluation.load_bench import GreedyClient, Run, render_report, run_bench, worst_growth
+from assistant.settings import Settings, WebSettings
+from tests import servers
 from tests.conftest import REPO
 
 QUESTIONS = ["What did the TRANSFORM-2 trial find?", "How fast does IV ketamine work in depression?",
              "What are the side effects of esketamine nasal spray?", "Is ketamine good for migraine?"]
 WORKERS, THREADS = 2, 2
+GREEDY_LIMIT = 40
 
 
 def test_percentiles_are_latencies_some_request_really_had() -> None:
@@ -51,10 +53,15 @@ def test_a_result_counts_only_answered_requests_as_throughput() -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_clients_get_every_answer_and_every_turn_is_stored(
+def test_concurrent_clients_get_every_answer_and_every_turn_is_stored_while_a_greedy_one_is_limited(
         shipped_settings: Settings, tmp_path: Path) -> None:
-    runs = [Run("4 clients json", LoadPlan(4, 4.0)), Run("4 clients stream", LoadPlan(4, 4.0, stream=True))]
-    report = run_bench(shipped_settings, QUESTIONS, runs, tmp_path, WORKERS, THREADS)
+    # Each ordinary client sends at most 2 x 12 requests: well under the limit (the warm-up has its own keys).
+    runs = [Run("4 clients json", LoadPlan(4, 4.0, max_requests=12)),
+            Run("4 clients stream", LoadPlan(4, 4.0, stream=True, max_requests=12))]
+    with servers.redis_server(tmp_path / "redis") as redis_url:
+        web = WebSettings(**{**shipped_settings.web.model_dump(), "rate_limit_storage": redis_url})
+        report = run_bench(shipped_settings.model_copy(update={"web": web}), QUESTIONS, runs, tmp_path,
+                           WORKERS, THREADS, greedy=GreedyClient(limit_per_hour=GREEDY_LIMIT), warm_up_s=2.0)
 
     for _, result in report.results:
         assert result.errors == [], result.error_kinds()
@@ -65,8 +72,13 @@ def test_concurrent_clients_get_every_answer_and_every_turn_is_stored(
     assert report.stored_turns == report.completed_turns > 0
     assert [len(workers) for _, workers in report.memory] == [WORKERS] * 3
     assert not math.isnan(worst_growth(report))  # both workers lived from the first reading to the last
+    assert report.greedy is not None
+    assert report.greedy.statuses[200] == GREEDY_LIMIT and report.greedy.statuses[429] > 0
+    assert report.greedy.served_by == set(report.memory[0][1][i].pid for i in range(WORKERS))
+    assert all("429" not in result.statuses() for _, result in report.results)  # the others: never refused
     text = render_report(report)
     assert "4 clients stream" in text and "0 completed turns missing" in text
+    assert f"the greedy client got {GREEDY_LIMIT} answers" in text
 
 
 @pytest.mark.slow
