@@ -9,6 +9,7 @@ This works the same on an embedded database and on a Chroma server shared by sev
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -59,20 +60,38 @@ class VectorStore:
     @property
     def client(self) -> ClientAPI:
         if self._client is None:
-            try:
-                self._client = make_client(self.settings, self.chroma_path)
-            except ConfigError:
-                raise
-            except Exception as exc:  # chromadb raises many types for an unreachable or damaged store
-                where = self.settings.chroma_url or str(self.chroma_path)
-                hint = "" if self.settings.chroma_url else "; `assistant ingest` repairs a damaged local index"
-                raise IndexUnavailable(
-                    f"The vector store at {where} cannot be opened ({exc.__class__.__name__}){hint}.") from exc
+            # Chroma caches one system per local path for the whole process. When opening a damaged
+            # database fails, the broken system stays cached and the next attempt fails on it
+            # differently, releasing it; so a local store tries twice, leaving the cache clean for
+            # the call after `assistant ingest` has repaired the database.
+            attempts = 1 if self.settings.chroma_url else 2
+            for attempt in range(attempts):
+                try:
+                    self._client = make_client(self.settings, self.chroma_path)
+                    break
+                except ConfigError:
+                    raise
+                except Exception as exc:  # chromadb raises many types for an unreachable or damaged store
+                    if attempt < attempts - 1:
+                        continue
+                    where = self.settings.chroma_url or str(self.chroma_path)
+                    hint = "" if self.settings.chroma_url else "; `assistant ingest` repairs a damaged local index"
+                    raise IndexUnavailable(
+                        f"The vector store at {where} cannot be opened ({exc.__class__.__name__}){hint}.") from exc
+        assert self._client is not None
         return self._client
 
     def reset_client(self) -> None:
-        """Forget the client so the next call reconnects (after a server restart, for instance)."""
-        self._client = None
+        """Forget the client so the next call reconnects (after a server restart, for instance).
+
+        A local client is closed too: Chroma keeps one system per path for the whole process, so
+        without this a database that `assistant ingest` has repaired would still be read through
+        the damaged one until a restart.
+        """
+        client, self._client = self._client, None
+        if client is not None and self.is_local:
+            with contextlib.suppress(Exception):  # a broken client may fail to close; forgetting it is what matters
+                client.close()
 
     @property
     def alias_name(self) -> str:
