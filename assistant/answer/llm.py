@@ -1,9 +1,11 @@
 """The LLM answer engine: any OpenAI-compatible endpoint through LangChain's chat-model interface.
 
-The model only drafts. Its draft is checked before it leaves: markers that point at no retrieved
-passage are removed, a draft that echoes the system prompt is discarded, and a draft left with no
-valid citation is replaced by the extractive answer. Caveats are added afterwards by the safety
-layer, so nothing the model writes can drop them.
+The model only drafts, and the service assumes it can be talked into anything. Its draft is
+checked before it leaves: markers that point at no retrieved passage are removed, and a draft is
+discarded (the extractive answer is used instead) when it repeats prompt text, the deployment's
+extra rules or a settings value - in any encoding - or gives a dose for home or self use, or tells
+the reader that the caveats do not apply, or carries instructions, or is left with no valid
+citation. Caveats are added afterwards by the safety layer, so nothing the model writes can drop them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from assistant.answer.extractive import Composed
 from assistant.answer.models import Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
+from assistant.safety.guard import LeakCheck, directives, home_dosing, undermines_safety
 from assistant.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,11 @@ class LLMEngine:
         self.book = book
         self.cannot_answer = " ".join(book.data("refusals.yaml")["no_evidence"].split())
         self.model = model or self._make_model()
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        self.leak_check = LeakCheck.build(
+            [book.text(name) for name in ("system.md", "answer.md", "condense.md")],
+            [settings.llm_extra_rules, key, settings.llm_base_url or "", settings.llm_model],
+        )
 
     def _make_model(self) -> Any:
         from langchain_openai import ChatOpenAI
@@ -70,11 +78,21 @@ class LLMEngine:
         content = reply.content if isinstance(reply.content, str) else str(reply.content)
         return content.strip()
 
-    def leaks_prompt(self, text: str) -> bool:
-        """True when the draft repeats a line of the system prompt (a prompt-extraction attempt)."""
-        lowered = text.lower()
-        return any(len(line.strip()) >= 30 and line.strip().lower()[:60] in lowered
-                   for line in self.system_prompt.splitlines())
+    def leaks_prompt(self, text: str, public: str = "") -> bool:
+        """True when the text repeats prompt text, the extra rules or a settings value, in any encoding."""
+        return bool(self.leak_check.leaks(text, public))
+
+    def rejects(self, text: str, public: str = "") -> str | None:
+        """Why a model's text must not reach the user, or None when it may."""
+        if self.leaks_prompt(text, public):
+            return "repeats prompt text, extra rules or settings"
+        if home_dosing(text):
+            return "gives a dose for home or self use"
+        if undermines_safety(text):
+            return "says the safety information does not apply"
+        if directives(text):
+            return "carries instructions"
+        return None
 
     def condense(self, message: str, history: Sequence[Turn]) -> str | None:
         transcript = "\n".join(f"User: {t.user}\nAssistant: {t.assistant[:300]}" for t in history[-3:])
@@ -85,7 +103,13 @@ class LLMEngine:
             log.warning("condense call failed: %s", exc.__class__.__name__)
             return None
         text = text.strip().splitlines()[0] if text.strip() else ""
-        return text if 3 <= len(text) <= 500 and not self.leaks_prompt(text) else None
+        if not 3 <= len(text) <= 500:
+            return None
+        reason = self.rejects(text)
+        if reason:
+            log.warning("condensed question discarded: it %s", reason)
+            return None
+        return text
 
     def compose(self, question: str, chunks: Sequence[RetrievedChunk]) -> Composed | None:
         user = self.book.render("answer.md", question=question, passages=format_passages(chunks),
@@ -95,7 +119,11 @@ class LLMEngine:
         except Exception as exc:
             log.warning("LLM call failed, using the extractive engine: %s", exc.__class__.__name__)
             return None
-        if not draft or self.leaks_prompt(draft):
+        if not draft:
+            return None
+        reason = self.rejects(draft, public="\n".join(c.text for c in chunks))
+        if reason:
+            log.warning("draft discarded, using the extractive engine: it %s", reason)
             return None
         text, citations = resolve_markers(draft, chunks)
         if not citations:

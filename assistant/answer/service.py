@@ -1,15 +1,17 @@
 """answer(message, history) -> Answer: the one service every front end calls.
 
 The order is fixed and deliberate: triage first (a crisis is answered with help before anything
-else), then scope, then retrieval with its relevance floor, then an engine, and finally caveats
-chosen by rules. Each step can only add safety, never remove what an earlier step decided.
+else, and a request for a personal or home dose is declined before any engine runs), then scope,
+then retrieval with its relevance floor, then a screen that keeps planted instructions and
+home-dosing sentences away from the engine, then an engine, and finally caveats chosen by rules.
+Each step can only add safety, never remove what an earlier step decided.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from assistant.answer.condense import condense, is_follow_up
 from assistant.answer.extractive import Composed, ExtractiveEngine
@@ -18,8 +20,9 @@ from assistant.answer.llm import LLMEngine
 from assistant.answer.models import Answer, Caveat, Safety, SafetyCategory, Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
-from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult
+from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult, RetrievedChunk
 from assistant.safety.caveats import CaveatRules
+from assistant.safety.guard import PassageScreen, directives
 from assistant.safety.scope import ScopeGuard, evidence_too_weak
 from assistant.safety.triage import SafetyTriage
 from assistant.settings import Settings
@@ -38,6 +41,7 @@ class AnswerService:
     follow_ups: FollowUps
     extractive: ExtractiveEngine
     llm: LLMEngine | None = None
+    screen: PassageScreen = field(default_factory=PassageScreen)
 
     @property
     def engine_name(self) -> str:
@@ -47,26 +51,43 @@ class AnswerService:
         return " ".join(self.book.data("refusals.yaml")[key].split())
 
     def _caveats(self, category: SafetyCategory, message: str, result: RetrievalResult | None,
-                 cited: set[str] | None = None) -> list[Caveat]:
+                 cited: set[str] | None = None, about_treatment: bool = False) -> list[Caveat]:
         chunks = [c for c in (result.chunks if result else []) if cited is None or c.doc_id in cited]
         levels = {str(c.metadata.get("evidence_level")) for c in chunks}
-        return self.caveats.select(category, message, [c.text for c in chunks], levels)
+        return self.caveats.select(category, message, [c.text for c in chunks], levels,
+                                   about_treatment=about_treatment)
 
     def _standalone(self, message: str, history: Sequence[Turn]) -> str:
         if not history or not is_follow_up(message):
             return message
         if self.llm:
             rewritten = self.llm.condense(message, history)
-            if rewritten:
+            # The rewrite is model output: it may not turn the question into one triage would decline.
+            if rewritten and self.triage.classify(rewritten).category == "clinical":
                 return rewritten
         return condense(message, history)
+
+    def excluded_documents(self, chunks: Sequence[RetrievedChunk] = ()) -> frozenset[str]:
+        """Documents that address the assistant: flagged once per index generation, and re-checked on
+        the chunks at hand in case the generation changed between retrieval and now."""
+        snap = self.retriever.index.snapshot()
+        flagged = self.screen.flagged(snap.name, ((str(c.metadata["doc_id"]), str(c.metadata.get("title", "")),
+                                                   c.text) for c in snap.chunks))
+        return flagged | {c.doc_id for c in chunks if directives(c.text)}
+
+    def _screened(self, result: RetrievalResult) -> RetrievalResult:
+        excluded = self.excluded_documents(result.chunks)
+        return replace(result, chunks=self.screen.clean(result.chunks, excluded),
+                       ranked_docs=[d for d in result.ranked_docs if d not in excluded])
 
     def _compose(self, question: str, result: RetrievalResult) -> tuple[Composed | None, str]:
         if self.llm:
             drafted = self.llm.compose(question, result.chunks)
             if drafted:
                 return drafted, "llm"
-        return self.extractive.compose(question, self.retriever.expand(result)), "extractive"
+        expanded = self.retriever.expand(result)
+        passages = self.screen.clean(expanded, self.excluded_documents(expanded))
+        return self.extractive.compose(question, passages), "extractive"
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         message = message.strip()
@@ -76,12 +97,13 @@ class AnswerService:
 
         def respond(body: str, *, abstained: bool, cat: SafetyCategory, result: RetrievalResult | None = None,
                     composed: Composed | None = None, engine: str = "extractive",
-                    standalone: str | None = None) -> Answer:
+                    standalone: str | None = None, declined: bool = False) -> Answer:
             citations = composed.citations if composed else []
             cited = {c.doc_id for c in citations}
             text = f"{crisis_text}\n\n{body}" if crisis_text else body
+            # A declined dose or misuse request is about ketamine whatever words it used, so its caveats are due.
             caveat_list = [] if cat == "out_of_scope" and not crisis_text else self._caveats(
-                cat, message, result, cited)
+                cat, message, result, cited, about_treatment=declined)
             follow = self.follow_ups.suggest(message, citations, result.chunks if result else []) \
                 if composed else []
             return Answer(
@@ -92,7 +114,11 @@ class AnswerService:
             )
 
         if category in ("misuse_request", "dosing_request"):
-            return respond(self._text(category), abstained=False, cat=category)
+            return respond(self._text(category), abstained=False, cat=category, declined=True)
+        declined = next((name for name in ("misuse_request", "dosing_request") if name in triage.requests), None)
+        if triage.escalated and declined:
+            # A crisis that also asks for a dose or for the drug gets help and the refusal, never trial doses.
+            return respond(self._text(declined), abstained=False, cat=category, declined=True)
 
         self.scope.know_studies(self.retriever.index.snapshot().study_names)
         scope = self.scope.check(message)
@@ -101,7 +127,7 @@ class AnswerService:
                            cat="crisis" if triage.escalated else "out_of_scope")
 
         standalone = self._standalone(message, history)
-        result = self.retriever.retrieve(standalone, filters)
+        result = self._screened(self.retriever.retrieve(standalone, filters))
         context_scope = self.scope.check(standalone) if standalone != message else scope
         if evidence_too_weak(context_scope, result.weak, result.best_dense, bool(result.chunks)):
             if category == "injection":

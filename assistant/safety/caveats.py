@@ -62,10 +62,16 @@ class CaveatRules:
             ))
 
     def select(
-        self, category: SafetyCategory, question: str, passages: Iterable[str], levels: set[str]
+        self, category: SafetyCategory, question: str, passages: Iterable[str], levels: set[str], *,
+        about_treatment: bool = False,
     ) -> list[Caveat]:
-        """Caveats for an answer; the question and the cited passages both count as what it touches."""
+        """Caveats for an answer; the question and the cited passages both count as what it touches.
+
+        ``about_treatment`` is set by the caller when it knows better than the words do: a declined
+        request for a dose ("how much should I take at home?") is about ketamine even when it does not
+        name it, and must not lose the abuse and dissociation caveats for that reason.
+        """
         question = question.lower()
         evidence = " ".join(passages).lower()
-        about_treatment = bool(TREATMENT_TERMS.search(question) or TREATMENT_TERMS.search(evidence))
+        about_treatment = about_treatment or bool(TREATMENT_TERMS.search(question) or TREATMENT_TERMS.search(evidence))
         return [r.caveat for r in self.rules if r.applies(category, question, evidence, about_treatment, levels)]

@@ -2,8 +2,14 @@
 
 Rules from prompts/triage.yaml decide first; embedding similarity to the labelled examples in
 the same file catches paraphrases the rules miss. A crisis outranks everything: the person gets
-crisis resources first, whatever else the message asks. Negations ("I am not suicidal") and
+crisis resources first, whatever else the message asks, and what else it asked (a dose, the drug)
+is kept in ``requests`` so it can still be declined. Negations ("I am not suicidal") and
 third parties ("my patient is suicidal") cancel a crisis match only inside the matched span.
+
+Rules are matched against every reading of the message (look-alike letters and invisible
+characters folded; base64, hex, rot13, reversed, leetspeak and spelt-out text decoded), so an
+encoded request is judged by what it says. A rule that matches only a decoded reading also marks
+the message as an injection attempt, since hiding a request is itself a sign of one.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 from assistant.answer.models import SafetyCategory
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompts import PromptBook
+from assistant.safety.guard import variants
 
 FIRST_PERSON = re.compile(r"\b(i|i'm|im|me|my|myself|i've|ive)\b", re.IGNORECASE)
 CATEGORIES: tuple[SafetyCategory, ...] = ("crisis", "misuse_request", "dosing_request", "injection")
@@ -28,6 +35,7 @@ class Triage:
     escalated: bool = False
     injection: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    requests: frozenset[str] = frozenset()  # every non-crisis category the message matched, crisis or not
 
 
 def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
@@ -72,12 +80,23 @@ class SafetyTriage:
         )
 
     def classify(self, message: str) -> Triage:
-        text = " ".join(message.split())
+        readings = variants(message)
+        text = readings[0]
         reasons: list[str] = []
         hits = {name: any(p.search(text) for p in self.rules[name]) for name in CATEGORIES if name != "crisis"}
         crisis = self._crisis_rule(text)
         if crisis:
             reasons.append("crisis rule")
+        for reading in readings[1:]:
+            decoded = {name for name in hits if not hits[name] and any(p.search(reading) for p in self.rules[name])}
+            if not crisis and self._crisis_rule(reading):
+                crisis = True
+                reasons.append("crisis rule (decoded)")
+            for name in decoded:
+                hits[name] = True
+                reasons.append(f"{name} rule (decoded)")
+            if decoded or "crisis rule (decoded)" in reasons:
+                hits["injection"] = True
         sims = self.similarities(text)
         # Similarity alone escalates only a message about the writer ("I", "me", "my"): "Does ketamine help?"
         # resembles crisis examples but is a question about the drug.
@@ -89,11 +108,14 @@ class SafetyTriage:
             if not hits[name] and sims[name] >= self.thresholds[name] and sims[name] > sims["clinical"]:
                 hits[name] = True
                 reasons.append(f"{name} similarity {sims[name]:.2f}")
-            elif hits[name]:
+            elif hits[name] and f"{name} rule (decoded)" not in reasons:
                 reasons.append(f"{name} rule")
+        requests = frozenset(name for name, hit in hits.items() if hit)
         if crisis:
-            return Triage("crisis", escalated=True, injection=hits["injection"], reasons=tuple(reasons))
+            return Triage("crisis", escalated=True, injection=hits["injection"], reasons=tuple(reasons),
+                          requests=requests)
         for name in ("misuse_request", "dosing_request", "injection"):
             if hits[name]:
-                return Triage(name, injection=hits["injection"], reasons=tuple(reasons))  # type: ignore[arg-type]
+                return Triage(name, injection=hits["injection"], reasons=tuple(reasons),  # type: ignore[arg-type]
+                              requests=requests)
         return Triage("clinical", reasons=tuple(reasons))
