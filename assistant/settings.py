@@ -55,6 +55,9 @@ class RetrievalSettings(_Group):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.7, ge=0, description="Weight of the BM25 ranking in the fusion.")
     rrf_k: int = Field(10, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
+    second_hit_weight: float = Field(
+        0.2, ge=0, le=1, description="Share of a document's second-best chunk score added to its best chunk's."
+    )
     relevance_floor: float = Field(
         0.30, ge=-1, le=1, description="Best dense cosine similarity below which evidence counts as too weak."
     )

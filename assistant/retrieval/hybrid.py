@@ -2,9 +2,9 @@
 
 Dense search understands paraphrase; BM25 catches trial names, doses and abbreviations. They are
 fused by weighted reciprocal rank, then documents (not chunks) are ranked, because a citation
-points at a study: a document's score is its best chunk plus a little for each further hit.
-At most ``per_doc_cap`` chunks of one document are returned, so one long study cannot fill
-every slot.
+points at a study: a document's score is its best chunk plus a share of its second-best (see
+``rank_documents``). At most ``per_doc_cap`` chunks of one document are returned, so one long
+study cannot fill every slot.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import numpy as np
 
 from assistant.errors import IndexUnavailable
 from assistant.index.bm25 import tokenize
-from assistant.index.embeddings import MiniLMEmbedder
+from assistant.index.embeddings import TOKENIZER_PATH, MiniLMEmbedder
 from assistant.index.live import LiveIndex, Snapshot, StoredChunk
 from assistant.retrieval.filters import Filters
-from assistant.retrieval.synonyms import SynonymTable, TypoFixer
+from assistant.retrieval.synonyms import SynonymTable, TypoFixer, dictionary_words
 from assistant.settings import RetrievalSettings
 
 Mode = Literal["hybrid", "dense", "bm25"]
-SECOND_HIT_BONUS = 0.1  # share of a document's second-best chunk added to its score
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,26 @@ def whole_documents(result: RetrievalResult, snap: Snapshot, n_docs: int) -> lis
     return out
 
 
+def rank_documents(
+    fused: dict[str, float], doc_of: dict[str, str], second_hit_weight: float
+) -> tuple[list[str], dict[str, list[str]], dict[str, float]]:
+    """Documents by score, each document's chunk ids best first, and the document scores.
+
+    A document scores its best chunk plus ``second_hit_weight`` times its second-best: a study
+    that matches the question in two passages (say its Summary and its Results) is more likely
+    the one asked about than a study with one slightly better passage. Further hits add nothing,
+    so a long document cannot win on volume alone.
+    """
+    by_doc: dict[str, list[str]] = {}
+    for chunk_id in sorted(fused, key=fused.__getitem__, reverse=True):
+        by_doc.setdefault(doc_of[chunk_id], []).append(chunk_id)
+    doc_score = {
+        doc: fused[ids[0]] + (second_hit_weight * fused[ids[1]] if len(ids) > 1 else 0.0)
+        for doc, ids in by_doc.items()
+    }
+    return sorted(doc_score, key=doc_score.__getitem__, reverse=True), by_doc, doc_score
+
+
 class HybridRetriever:
     def __init__(
         self, index: LiveIndex, embedder: MiniLMEmbedder, settings: RetrievalSettings, synonyms: SynonymTable
@@ -89,7 +108,7 @@ class HybridRetriever:
     def _typo_fixer(self, snap: Snapshot) -> TypoFixer:
         if self._typos is None or self._typos[0] != snap.name:
             words = {t for c in snap.chunks for t in tokenize(c.text + " " + c.metadata.get("title", ""))}
-            self._typos = (snap.name, TypoFixer(words))
+            self._typos = (snap.name, TypoFixer(words, dictionary_words(TOKENIZER_PATH)))
         return self._typos[1]
 
     def expand(self, result: RetrievalResult, n_docs: int = 3) -> list[RetrievedChunk]:
@@ -173,14 +192,9 @@ class HybridRetriever:
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
                 chunks[chunk.id] = chunk
 
-        by_doc: dict[str, list[str]] = {}
-        for chunk_id in sorted(fused, key=fused.__getitem__, reverse=True):
-            by_doc.setdefault(chunks[chunk_id].metadata["doc_id"], []).append(chunk_id)
-        doc_score = {
-            doc: fused[ids[0]] + (SECOND_HIT_BONUS * fused[ids[1]] if len(ids) > 1 else 0.0)
-            for doc, ids in by_doc.items()
-        }
-        ranked_docs = sorted(doc_score, key=doc_score.__getitem__, reverse=True)
+        ranked_docs, by_doc, doc_score = rank_documents(
+            fused, {cid: c.metadata["doc_id"] for cid, c in chunks.items()}, self.settings.second_hit_weight
+        )
         selected: list[RetrievedChunk] = []
         for doc in ranked_docs:
             for chunk_id in by_doc[doc][: self.settings.per_doc_cap]:

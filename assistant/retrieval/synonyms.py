@@ -7,8 +7,11 @@ Expansion only feeds the lexical side: the dense side already sees paraphrases, 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
 from assistant.errors import ConfigError
 
@@ -40,12 +43,28 @@ class SynonymTable:
         return added
 
 
-class TypoFixer:
-    """Maps unknown query words to close corpus words ("ketamin" -> "ketamine")."""
+@lru_cache(maxsize=4)
+def dictionary_words(tokenizer_path: Path) -> frozenset[str]:
+    """Whole English words of a WordPiece tokenizer's vocabulary (tokenizer.json).
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    The embedding model already ships one, and a word that is a whole entry in it is a real word:
+    "heard" or "clinic" is spelled right even when no study in the corpus happens to use it.
+    """
+    vocab = json.loads(tokenizer_path.read_text(encoding="utf-8"))["model"]["vocab"]
+    return frozenset(word for word in vocab if word.isalpha() and word.islower())
+
+
+class TypoFixer:
+    """Maps unknown query words to close corpus words ("ketamin" -> "ketamine").
+
+    ``dictionary`` lists correctly spelled words that must be left alone although the corpus does
+    not contain them; without it "I heard" became "I head" and "the clinic" became "the clinical",
+    pulling both searches towards the wrong passages.
+    """
+
+    def __init__(self, vocabulary: Iterable[str], dictionary: Iterable[str] = ()) -> None:
         self.vocabulary = sorted({w for w in vocabulary if len(w) >= 4 and w.isalpha()})
-        self._known = set(self.vocabulary)
+        self._known = set(self.vocabulary) | set(dictionary)
 
     def corrections(self, tokens: Iterable[str]) -> dict[str, str]:
         """Misspelled token -> the corpus word it most likely means."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.retrieval.filters import Filters
-from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.hybrid import HybridRetriever, rank_documents
+from assistant.retrieval.synonyms import TypoFixer
 from assistant.safety.scope import evidence_too_weak
 from assistant.services import Services
 
@@ -102,3 +103,32 @@ def test_the_relevance_floor_itself_rejects_nonsense(retriever: HybridRetriever)
 def test_synonyms_reach_the_lexical_side(retriever: HybridRetriever) -> None:
     expanded = retriever.lexical_query("Does the nasal spray help suicidal thoughts?")
     assert "intranasal" in expanded and "suicidal ideation" in expanded
+
+
+def test_typo_repair_fixes_misspellings_but_not_real_words_the_corpus_lacks() -> None:
+    fixer = TypoFixer(["ketamine", "depression", "head", "clinical"], dictionary=["heard", "clinic"])
+    text = "I heard ketamin helps depresion at the clinic"
+    assert fixer.repair(text, text.lower().split()) == "I heard ketamine helps depression at the clinic"
+
+
+def test_the_retriever_knows_english_words_from_the_embedding_vocabulary(retriever: HybridRetriever) -> None:
+    snap = retriever.index.snapshot()
+    assert retriever.repaired("I heard ketamin works in hours", snap) == "I heard ketamine works in hours"
+    assert retriever.repaired("Why sit in the clinic after my dose?", snap) == "Why sit in the clinic after my dose?"
+
+
+def test_a_document_matched_twice_outranks_one_matched_once_slightly_better() -> None:
+    fused = {"a1": 0.100, "a2": 0.090, "b1": 0.110}
+    doc_of = {"a1": "a", "a2": "a", "b1": "b"}
+    ranked, by_doc, score = rank_documents(fused, doc_of, second_hit_weight=0.2)
+    assert ranked == ["a", "b"]
+    assert by_doc["a"] == ["a1", "a2"]
+    assert score["a"] == pytest.approx(0.100 + 0.2 * 0.090)
+    assert rank_documents(fused, doc_of, second_hit_weight=0.0)[0] == ["b", "a"]
+
+
+def test_hits_beyond_the_second_add_nothing_so_long_documents_do_not_win_on_volume() -> None:
+    fused = {"a1": 0.10, "a2": 0.09, "a3": 0.09, "a4": 0.09, "b1": 0.10, "b2": 0.09}
+    doc_of = {"a1": "a", "a2": "a", "a3": "a", "a4": "a", "b1": "b", "b2": "b"}
+    _, _, score = rank_documents(fused, doc_of, second_hit_weight=0.2)
+    assert score["a"] == pytest.approx(score["b"])
