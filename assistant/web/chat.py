@@ -19,7 +19,7 @@ from assistant.errors import AssistantError, NotFound
 from assistant.schemas import ChatRequest, ChatResponse
 from assistant.web import context, sse
 from assistant.web.body import parse_json
-from assistant.web.errors import body_for
+from assistant.web.errors import body_for, no_such
 from assistant.web.metrics import current_metrics
 
 log = logging.getLogger("assistant.web.chat")
@@ -53,7 +53,7 @@ def _history(conversation_id: str | None) -> list[Turn]:
     store = context.services().conversations
     conversation = store.get_conversation(conversation_id)
     if conversation is None or conversation.channel != WEB_CHANNEL:
-        raise NotFound(f"No conversation with id {conversation_id}.", field="conversation_id")
+        raise NotFound(no_such("conversation", conversation_id), field="conversation_id")
     return store.history(conversation_id, limit=context.services().settings.web.history_turns)
 
 

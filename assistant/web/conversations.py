@@ -18,6 +18,7 @@ from assistant.schemas import ConversationRecord, FeedbackRequest, FeedbackRespo
 from assistant.web import context
 from assistant.web.body import parse_json
 from assistant.web.chat import WEB_CHANNEL
+from assistant.web.errors import no_such
 
 bp = Blueprint("conversations", __name__)
 
@@ -43,7 +44,7 @@ def feedback() -> tuple[Response, int]:
     req = parse_json(FeedbackRequest)
     store = context.services().conversations
     if not store.message_exists(req.message_id):
-        raise NotFound(f"No answer with id {req.message_id}.", field="message_id")
+        raise NotFound(no_such("answer", req.message_id), field="message_id")
     feedback_id = store.add_feedback(req.message_id, req.rating, req.comment, source=WEB_CHANNEL)
     body = FeedbackResponse(feedback_id=feedback_id, message_id=req.message_id, rating=req.rating)
     return jsonify(body.model_dump(mode="json")), 201
@@ -52,7 +53,7 @@ def feedback() -> tuple[Response, int]:
 def _web_conversation(conversation_id: str) -> Conversation:
     conversation = context.services().conversations.get_conversation(conversation_id)
     if conversation is None or conversation.channel != WEB_CHANNEL:
-        raise NotFound(f"No conversation with id {conversation_id}.")
+        raise NotFound(no_such("conversation", conversation_id))
     return conversation
 
 

@@ -36,6 +36,8 @@ HTTP_CODES = {
     503: "unavailable",
 }
 RETRY_AFTER_UNAVAILABLE_S = 5
+# Longest client-supplied id or path quoted back in an error message.
+MAX_QUOTED_CHARS = 128
 
 
 class InvalidRequest(ValidationFailed):
@@ -56,6 +58,21 @@ class InvalidRequest(ValidationFailed):
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
+
+
+def quotable(value: str) -> bool:
+    """Whether a client-supplied id or path may be quoted back in a message meant for a user's screen.
+
+    A 10 KB id, or one holding control characters (``%0d%0a`` decodes to CR LF in a path), would
+    come back verbatim otherwise: bloating the response and putting the sender's text, line breaks
+    and all, into a message that widgets show. Such values are described instead of quoted.
+    """
+    return 0 < len(value) <= MAX_QUOTED_CHARS and value.isprintable()
+
+
+def no_such(thing: str, value: str) -> str:
+    """'No conversation with id conv_1.', or without the id when it is not fit to quote."""
+    return f"No {thing} with id {value}." if quotable(value) else f"No {thing} with that id."
 
 
 def error_body(code: str, message: str, *, field: str | None = None,
@@ -86,11 +103,12 @@ def body_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
 
 
 def _http_message(exc: HTTPException) -> str:
+    path = request.path if quotable(request.path) else "this path"
     if exc.code == 404:
-        return f"Nothing is served at {request.path}."
+        return f"Nothing is served at {path}."
     if exc.code == 405:
         allowed = ", ".join(sorted(m for m in (exc.valid_methods or []) if m not in {"HEAD", "OPTIONS"}))
-        return f"{request.method} is not allowed on {request.path}; use {allowed}."
+        return f"{request.method} is not allowed on {path}; use {allowed}."
     if exc.code == 413:
         return f"The request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes."
     if exc.code == 429:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from assistant import schemas
+from assistant.corpus.models import DESIGNS, ROUTES, TOPICS
 from assistant.settings import Settings
 from assistant.web import context
 
@@ -31,9 +32,21 @@ STREAM_DESCRIPTION = (
     "Server-Sent Events, in this order: `meta` (MetaEvent: ids, safety category, crisis message to show "
     "first), one or more `delta` (DeltaEvent: concatenate their `text`), `citations` (CitationsEvent), "
     "`caveats` (CaveatsEvent), `done` (DoneEvent: follow-up questions). A failure after the stream started "
-    "is sent as one `error` event whose data is an ErrorResponse with an extra `status` field; the stream "
-    "then ends. Each event's `data:` line is one JSON object."
+    "is sent as one `error` event (StreamError: an ErrorResponse with an extra `status` field); the stream "
+    "then ends. Each event's `data:` line is one JSON object; this schema describes one event."
 )
+# Typed text as ``schemas.clean_text`` accepts it: after str.strip's whitespace is trimmed, at
+# least one character, and no control character other than tab, newline and carriage return.
+# Spelled with explicit classes, not \s, because \s differs between ECMA-262 and Python regexes.
+_CONTROLS = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"
+_SPACES = r"\t\n\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+_TRIMMED = r"\t\n\u000B\u000C\r\u001C-\u001F \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+_EDGE = f"[^{_CONTROLS}{_SPACES}]"
+TYPED_TEXT_PATTERN = f"^[{_TRIMMED}]*{_EDGE}(?:[^{_CONTROLS}]*{_EDGE})?[{_TRIMMED}]*$"
+EVIDENCE_LEVELS: list[int | str] = [1, 2, 3, 4, 5, "1", "2", "3", "4", "5", "regulatory"]
+# Event name -> component schema of its JSON data, in the order the events are sent.
+STREAM_EVENTS = {"meta": "MetaEvent", "delta": "DeltaEvent", "citations": "CitationsEvent",
+                 "caveats": "CaveatsEvent", "done": "DoneEvent", "error": "StreamError"}
 
 
 @bp.get("/openapi.json")
@@ -75,8 +88,54 @@ def _component_schemas(settings: Settings) -> dict[str, Any]:
     models = [(m, "validation") for m in REQUEST_MODELS] + [(m, "serialization") for m in RESPONSE_MODELS]
     _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
     found: dict[str, Any] = copy.deepcopy(top["$defs"])
-    found["ChatRequest"]["properties"]["message"]["maxLength"] = settings.web.max_message_chars
+    _write_in_checks_made_in_code(found, settings)
+    found["StreamError"] = {
+        "title": "StreamError", "type": "object", "additionalProperties": False, "required": ["error", "status"],
+        "description": "Data of the `error` event: an ErrorResponse plus the status the failure would have had.",
+        "properties": {"error": _ref("ErrorDetail"),
+                       "status": {"type": "integer", "minimum": 400, "maximum": 599}},
+    }
     return found
+
+
+def _write_in_checks_made_in_code(found: dict[str, Any], settings: Settings) -> None:
+    """Put into the schemas the rules the models check in code, so "valid" means the same on both sides.
+
+    Without them a client (or a fuzzer) following the document sends whitespace-only messages
+    or unknown study designs, and the server's 422 looks like a broken promise. Only year_min
+    after year_max is left to the description: JSON Schema cannot compare two fields.
+    """
+    message = found["ChatRequest"]["properties"]["message"]
+    message["maxLength"] = settings.web.max_message_chars
+    message["pattern"] = TYPED_TEXT_PATTERN
+    _branch(found["FeedbackRequest"]["properties"]["comment"], "string")["pattern"] = TYPED_TEXT_PATTERN
+    filters = found["Filters"]["properties"]
+    for name, allowed in (("designs", DESIGNS), ("routes", ROUTES), ("topics", TOPICS),
+                          ("evidence_levels", EVIDENCE_LEVELS)):
+        _branch(filters[name], "array")["items"] = {"enum": list(allowed)}
+
+
+def _branch(schema: dict[str, Any], json_type: str) -> dict[str, Any]:
+    """The part of a (possibly nullable, i.e. ``anyOf``) property schema that has ``json_type``."""
+    for candidate in [schema, *schema.get("anyOf", [])]:
+        if candidate.get("type") == json_type:
+            return candidate
+    raise KeyError(f"no {json_type} branch in {schema}")
+
+
+def _stream_event_schema() -> dict[str, Any]:
+    """One Server-Sent Event as a client's parser sees it: its name and its ``data`` (a JSON text).
+
+    Before OpenAPI 3.2 (``itemSchema``) the ``schema`` of ``text/event-stream`` is read as the
+    schema of each event (so schemathesis reads it); describing the stream as one opaque string
+    would make every real event a mismatch and tell a generated client nothing.
+    """
+    return {"description": STREAM_DESCRIPTION, "oneOf": [
+        {"type": "object", "additionalProperties": False, "required": ["event", "data"], "properties": {
+            "event": {"const": name},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": _ref(model)}}}
+        for name, model in STREAM_EVENTS.items()
+    ]}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -137,7 +196,7 @@ def _paths() -> dict[str, Any]:
                     "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}},
                     "content": {
                         "application/json": {"schema": _ref("ChatResponse")},
-                        "text/event-stream": {"schema": {"type": "string", "description": STREAM_DESCRIPTION}},
+                        "text/event-stream": {"schema": _stream_event_schema()},
                     },
                 },
                 **_errors(*body_errors, 404, 503),

@@ -32,6 +32,7 @@ def init_app(app: Flask, web: WebSettings, api: Blueprint) -> Limiter:
         CORS(app, resources={r"/v1/*": {"origins": web.cors_origins}}, allow_headers=[
             "Content-Type", "Authorization", "X-Request-ID", "Accept"], expose_headers=EXPOSED_HEADERS,
             methods=["GET", "POST", "DELETE", "OPTIONS"], max_age=600, supports_credentials=False)
+        app.after_request(_vary_on_origin)
     keys = [key.get_secret_value().encode() for key in web.api_keys]
     # Registered before the limiter so that it runs after the limiter's own header hook.
     app.after_request(_retry_after_only_when_refused)
@@ -77,6 +78,17 @@ def _retry_after_only_when_refused(response: Response) -> Response:
     """flask-limiter puts Retry-After on every response; on a 200 it would only mislead clients."""
     if response.status_code not in {429, 503}:
         response.headers.pop("Retry-After", None)
+    return response
+
+
+def _vary_on_origin(response: Response) -> Response:
+    """An API answer with CORS on depends on the Origin header (granted or not), so say so to caches.
+
+    flask-cors adds ``Vary: Origin`` only when several origins are configured; with one, a cache
+    could hand the answer given to a foreign origin (no grant) to the listed one, or the reverse.
+    """
+    if request.path.startswith("/v1/"):
+        response.vary.add("Origin")
     return response
 
 

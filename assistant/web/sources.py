@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify
 from assistant.errors import NotFound
 from assistant.schemas import SourceList, SourceRecord
 from assistant.web import context
+from assistant.web.errors import no_such
 
 bp = Blueprint("sources", __name__)
 
@@ -26,5 +27,5 @@ def index() -> Response:
 def show(doc_id: str) -> Response:
     meta = context.services().index.snapshot().documents.get(doc_id)
     if meta is None:
-        raise NotFound(f"No source with id {doc_id}.")
+        raise NotFound(no_such("source", doc_id))
     return jsonify(SourceRecord.from_metadata(meta).model_dump(mode="json"))

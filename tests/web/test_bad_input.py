@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -26,6 +30,11 @@ def as_json(value: Any) -> dict[str, Any]:
 
 # (request kwargs, status, error code, field or None, words the message must contain)
 CHAT_CASES = [
+    pytest.param(raw("Does ketamine help?"), 400, "bad_request", None, "not valid JSON", id="not-json"),
+    pytest.param(raw(b'\xef\xbb\xbf{"message": "hi"}'), 400, "bad_request", None, "not valid JSON", id="utf8-bom"),
+    pytest.param(raw(b'{"message": "\xc0\xaf"}'), 400, "bad_request", None, "UTF-8", id="overlong-utf8"),
+    pytest.param(raw(b'{"message": "caf\xc3"}'), 400, "bad_request", None, "UTF-8", id="truncated-utf8"),
+    pytest.param(raw(b'{"message": "\xed\xa0\x80"}'), 400, "bad_request", None, "UTF-8", id="encoded-surrogate"),
     pytest.param(raw("{}", "text/plain"), 415, "unsupported_media_type", None, "application/json", id="text-plain"),
     pytest.param(raw("message=hi", "application/x-www-form-urlencoded"), 415, "unsupported_media_type", None,
                  "application/json", id="form-encoded"),
@@ -65,6 +74,14 @@ CHAT_CASES = [
                  "conversation_id", "pattern", id="conversation-id-path"),
     pytest.param(as_json({**OK_MESSAGE, "conversation_id": "c" * 65}), 422, "validation_error", "conversation_id",
                  "pattern", id="conversation-id-long"),
+    pytest.param(as_json({**OK_MESSAGE, "conversation_id": "c" * 60_000}), 422, "validation_error",
+                 "conversation_id", "pattern", id="conversation-id-huge"),
+    pytest.param(as_json({**OK_MESSAGE, "conversation_id": "x' OR '1'='1"}), 422, "validation_error",
+                 "conversation_id", "pattern", id="conversation-id-sql"),
+    pytest.param(as_json({**OK_MESSAGE, "conversation_id": "conv_1; DROP TABLE turns"}), 422, "validation_error",
+                 "conversation_id", "pattern", id="conversation-id-sql-drop"),
+    pytest.param(as_json({**OK_MESSAGE, "filters": {"year_min": 2015.5}}), 422, "validation_error",
+                 "filters.year_min", "valid integer", id="filters-year-fraction"),
     pytest.param(as_json({**OK_MESSAGE, "surprise": True}), 422, "validation_error", "surprise", "Extra inputs",
                  id="unknown-field"),
     pytest.param(as_json({**OK_MESSAGE, "filters": "recent"}), 422, "validation_error", "filters", "",
@@ -91,6 +108,28 @@ def test_bad_chat_requests_are_refused_precisely(
     assert error.get("field") == field
     assert words in error["message"]
     assert error["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_a_year_written_as_a_whole_float_is_the_integer_the_document_allows(client: FlaskClient) -> None:
+    """JSON Schema (and so /openapi.json) counts 2015.0 as an integer; the strict models must agree."""
+    response = client.post("/v1/chat", json={**OK_MESSAGE, "filters": {"year_min": 2015.0, "evidence_levels": [1.0]}})
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/chat", {"message": "x" * 10_000_000}),
+    ("/v1/feedback", {"message_id": "msg_x", "rating": "up", "comment": "x" * 10_000_000}),
+])
+def test_a_10_mb_text_is_a_413_at_the_default_limit_of_64_kib(
+        client: FlaskClient, path: str, body: dict[str, Any]) -> None:
+    response = client.post(path, data=json.dumps(body), content_type=JSON)
+
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "payload_too_large" and "65536 bytes" in error["message"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert len(response.get_data()) < 1000, "the body is not echoed"
 
 
 def test_a_body_over_the_limit_is_a_413_that_states_the_limit(make_app: AppFactory) -> None:
@@ -158,6 +197,11 @@ FEEDBACK_CASES = [
                  id="comment-too-long"),
     pytest.param({"message_id": "msg_x", "rating": "up", "comment": "a\x00b"}, "comment", "control characters",
                  id="comment-nul"),
+    pytest.param({"message_id": "../../etc/passwd", "rating": "up"}, "message_id", "pattern", id="message-id-path"),
+    pytest.param({"message_id": "1 OR 1=1", "rating": "up"}, "message_id", "pattern", id="message-id-sql"),
+    pytest.param({"message_id": "m" * 60_000, "rating": "up"}, "message_id", "pattern", id="message-id-huge"),
+    pytest.param({"message_id": "msg_x", "rating": "up", "surprise": 1}, "surprise", "Extra inputs",
+                 id="unknown-field"),
 ]
 
 
@@ -177,6 +221,12 @@ ROUTE_CASES = [
     ("POST", "/v1/sources", 405, "method_not_allowed"),
     ("POST", "/healthz", 405, "method_not_allowed"),
     ("GET", "/v1/feedback", 405, "method_not_allowed"),
+    ("PUT", "/v1/feedback", 405, "method_not_allowed"),
+    ("DELETE", "/v1/chat", 405, "method_not_allowed"),
+    ("PATCH", "/v1/conversations/conv_unknown", 405, "method_not_allowed"),
+    ("POST", "/v1/conversations/conv_unknown", 405, "method_not_allowed"),
+    ("DELETE", "/v1/sources/zarate2006", 405, "method_not_allowed"),
+    ("DELETE", "/healthz", 405, "method_not_allowed"),
     ("GET", "/v1/nothing-here", 404, "not_found"),
     ("GET", "/v1/conversations/conv_unknown", 404, "not_found"),
     ("DELETE", "/v1/conversations/conv_unknown", 404, "not_found"),
@@ -218,3 +268,165 @@ def test_an_unexpected_failure_is_a_generic_500_and_the_traceback_stays_in_the_l
     assert "Traceback" not in response.get_data(as_text=True)
     logged = [r for r in caplog.records if r.name == "assistant.web.errors"]
     assert logged and logged[0].exc_info and "secret detail" in str(logged[0].exc_info[1])
+
+
+# Ids in paths that try to climb out of their route, name files, smuggle SQL or line breaks, or are huge.
+HOSTILE_PATHS = [
+    ("GET", "/v1/conversations/..%2F..%2Fetc%2Fpasswd"),
+    ("DELETE", "/v1/conversations/..%2F..%2Fetc%2Fpasswd"),
+    ("GET", "/v1/conversations/%2e%2e"),
+    ("GET", "/v1/sources/../../x"),
+    ("GET", "/v1/sources/..%2F..%2Fpyproject.toml"),
+    ("GET", "/v1/sources/%2e%2e%2f%2e%2e%2fetc%2fpasswd"),
+    ("GET", "/..%2F..%2Fetc%2Fpasswd"),
+    ("GET", "/widget.js/../../etc/passwd"),
+    ("GET", "/v1/conversations/" + quote("' OR '1'='1", safe="")),
+    ("DELETE", "/v1/conversations/" + quote("x'; DROP TABLE conversations; --", safe="")),
+    ("GET", "/v1/sources/" + quote("zarate2006' OR 1=1 --", safe="")),
+    ("GET", "/v1/conversations/" + "c" * 10_000),
+    ("DELETE", "/v1/conversations/" + "c" * 10_000),
+    ("GET", "/v1/sources/" + "s" * 10_000),
+    ("GET", "/v1/conversations/conv%0d%0aX-Evil:%201"),
+    ("GET", "/v1/sources/%00"),
+    ("GET", "/" + "a" * 5_000),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), HOSTILE_PATHS, ids=lambda v: v[:40])
+def test_hostile_ids_in_paths_are_a_plain_404_that_quotes_nothing_unfit(
+        client: FlaskClient, method: str, path: str) -> None:
+    response = client.open(path, method=method)
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["code"] == "not_found" and error["request_id"] == response.headers["X-Request-ID"]
+    assert len(error["message"]) <= 200, "a huge id is described, not quoted back"
+    assert error["message"].isprintable(), "no control characters from the path reach the message"
+    assert "root:" not in response.get_data(as_text=True) and "[project]" not in response.get_data(as_text=True)
+
+
+SQL_TEXTS = [
+    "'; DROP TABLE conversations; --",
+    "Robert'); DELETE FROM turns WHERE ('1'='1",
+    "\" OR 1=1 --",
+    "%' UNION SELECT message_id, answer_json FROM turns --",
+    "ketamine; PRAGMA writable_schema=1; --",
+]
+
+
+def table_counts(database: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in sorted(tables & {"conversations", "turns", "feedback"})}
+
+
+def test_sql_meta_characters_are_stored_as_text_and_the_tables_stay_intact(
+        client: FlaskClient, tmp_path: Path) -> None:
+    first = client.post("/v1/chat", json=OK_MESSAGE).get_json()
+    conversation_id, message_id = first["conversation_id"], first["message_id"]
+
+    for text in SQL_TEXTS:
+        chat = client.post("/v1/chat", json={"message": text, "conversation_id": conversation_id})
+        rated = client.post("/v1/feedback", json={"message_id": message_id, "rating": "down", "comment": text})
+        as_id = quote(text, safe="")
+        assert chat.status_code == 200 and rated.status_code == 201, text
+        assert client.get(f"/v1/conversations/{as_id}").status_code == 404
+        assert client.delete(f"/v1/conversations/{as_id}").status_code == 404
+        assert client.get(f"/v1/sources/{as_id}").status_code == 404
+        assert client.post("/v1/chat", json={**OK_MESSAGE, "conversation_id": text}).status_code == 422
+        assert client.post("/v1/feedback", json={"message_id": text, "rating": "up"}).status_code == 422
+
+    turns = client.get(f"/v1/conversations/{conversation_id}").get_json()["turns"]
+    assert [turn["message"] for turn in turns] == [OK_MESSAGE["message"], *SQL_TEXTS]
+    assert client.get("/v1/sources/zarate2006").status_code == 200
+    assert table_counts(tmp_path / "conversations.sqlite3") == {
+        "conversations": 1, "feedback": len(SQL_TEXTS), "turns": 1 + len(SQL_TEXTS)}
+
+
+MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">link</a>'
+
+
+def test_markup_in_a_message_is_kept_verbatim_as_json_data_never_served_as_html(client: FlaskClient) -> None:
+    """The server neither executes nor mangles markup: it is data in JSON that browsers will not sniff as HTML.
+
+    Rendering it as text is the widget's job (tests/web/test_browser.py proves it in a real browser).
+    """
+    response = client.post("/v1/chat", json={"message": f"{MARKUP} Does ketamine help depression?"})
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    stored = client.get(f"/v1/conversations/{response.get_json()['conversation_id']}")
+    assert stored.mimetype == "application/json" and stored.headers["X-Content-Type-Options"] == "nosniff"
+    assert stored.get_json()["turns"][0]["message"] == f"{MARKUP} Does ketamine help depression?"
+    streamed = client.post("/v1/chat", json={"message": MARKUP, "stream": True})
+    assert streamed.mimetype == "text/event-stream" and streamed.headers["X-Content-Type-Options"] == "nosniff"
+
+
+KEYED_REQUESTS = [
+    pytest.param("POST", "/v1/chat", {"json": OK_MESSAGE}, id="chat"),
+    pytest.param("POST", "/v1/chat", raw("{not json"), id="chat-bad-json"),
+    pytest.param("POST", "/v1/chat", raw("{}", "text/plain"), id="chat-wrong-type"),
+    pytest.param("GET", "/v1/conversations/conv_anything", {}, id="get-conversation"),
+    pytest.param("DELETE", "/v1/conversations/conv_anything", {}, id="delete-conversation"),
+    pytest.param("POST", "/v1/feedback", {"json": {"message_id": "msg_x", "rating": "up"}}, id="feedback"),
+    pytest.param("GET", "/v1/sources", {}, id="sources"),
+    pytest.param("GET", "/v1/sources/zarate2006", {}, id="source"),
+]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-the-key"], ids=["missing-key", "wrong-key"])
+@pytest.mark.parametrize(("method", "path", "request_kwargs"), KEYED_REQUESTS)
+def test_with_keys_every_api_route_refuses_a_missing_or_wrong_key_before_reading_the_body(
+        make_app: AppFactory, method: str, path: str, request_kwargs: dict[str, Any],
+        authorization: str | None) -> None:
+    client = make_app(api_keys=["the-key"]).test_client()
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = client.open(path, method=method, headers=headers, **request_kwargs)
+
+    assert response.status_code == 401
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["code"] == "unauthorized" and error["request_id"] == response.headers["X-Request-ID"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    authorised = client.open(path, method=method, headers={"Authorization": "Bearer the-key"}, **request_kwargs)
+    assert authorised.status_code != 401
+
+
+WIDGET_SITE = "https://clinic.example.org"
+CORS_REQUESTS = [("GET", "/v1/sources", {}), ("POST", "/v1/chat", {"json": OK_MESSAGE}),
+                 ("POST", "/v1/chat", {"json": {"message": ""}}), ("GET", "/v1/conversations/conv_unknown", {})]
+
+
+@pytest.mark.parametrize(("method", "path", "request_kwargs"), CORS_REQUESTS)
+def test_cors_grants_a_listed_origin_and_nobody_else_on_real_requests(
+        make_app: AppFactory, method: str, path: str, request_kwargs: dict[str, Any]) -> None:
+    """The preflight is not the only gate: the browser also needs the grant on the answer itself, errors included."""
+    client = make_app(cors_origins=[WIDGET_SITE]).test_client()
+
+    allowed = client.open(path, method=method, headers={"Origin": WIDGET_SITE}, **request_kwargs)
+    foreign = client.open(path, method=method, headers={"Origin": "https://evil.example.com"}, **request_kwargs)
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == WIDGET_SITE
+    assert "Origin" in allowed.headers.get("Vary", "")
+    assert "Access-Control-Allow-Credentials" not in allowed.headers
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+    assert foreign.status_code == allowed.status_code, "CORS is enforced by the browser; the answer is the same"
+
+
+@pytest.mark.parametrize(("origin", "granted"), [(WIDGET_SITE, True), ("https://evil.example.com", False),
+                                                 ("http://clinic.example.org", False)])
+def test_a_preflight_for_delete_is_granted_only_to_a_listed_origin(
+        make_app: AppFactory, origin: str, granted: bool) -> None:
+    client = make_app(cors_origins=[WIDGET_SITE], api_keys=["the-key"]).test_client()
+
+    response = client.options("/v1/conversations/conv_x", headers={
+        "Origin": origin, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "authorization"})
+
+    assert response.status_code == 200, "preflights need no key"
+    assert (response.headers.get("Access-Control-Allow-Origin") == origin) is granted
+    if granted:
+        assert "DELETE" in response.headers["Access-Control-Allow-Methods"]
