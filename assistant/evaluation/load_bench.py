@@ -4,9 +4,9 @@ Both start `assistant serve` (gunicorn, the configured workers and threads) on a
 with the caller's settings, except two things a benchmark must not inherit: its own conversation
 store in a scratch directory (thousands of benchmark turns do not belong in the real one) and a
 rate limit high enough that the benchmark measures answering, not refusing. A warm-up with as
-many clients as the server has threads runs first, so "memory at the start" is a worker that has
-embedded its answer sentences and grown its inference buffers to full concurrency, not one that
-has only booted; growth after that is what a leak would show.
+many clients as the largest run (at least one per server thread) runs first, so "memory at the
+start" is a worker that has embedded its answer sentences and grown its inference buffers to
+full concurrency, not one that has only booted; growth after that is what a leak would show.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class BenchReport:
     results: list[tuple[str, LoadResult]] = field(default_factory=list)
     memory: list[tuple[str, list[WorkerMemory]]] = field(default_factory=list)  # (when, per worker)
     killed: list[int] = field(default_factory=list)
-    killed_at: float | None = None  # time.monotonic() of the SIGKILL
+    kill_sent_at: float | None = None  # time.monotonic() of the SIGKILL
+    killed_at: float | None = None  # time.monotonic() once the worker had exited
     greedy: GreedyResult | None = None
     replacements: list[int] = field(default_factory=list)
     completed_turns: int = 0
@@ -75,12 +76,20 @@ class BenchReport:
         return sum(len(result.errors) for _, result in self.results)
 
     def unexplained_errors(self) -> int:
-        """Failures other than requests already sent when a worker was killed (those were in flight,
-        on a connection the dead worker held, and may fail; anything sent later must not)."""
+        """Failures other than requests sent before a killed worker had exited (those were in flight,
+        on a connection or in the accept queue of the dying worker, and may fail; anything sent
+        after it was gone must not)."""
         if self.killed_at is None:
             return self.errors
         return sum(1 for _, result in self.results for sample in result.errors
                    if result.began + sample.started >= self.killed_at)
+
+    def errors_while_exiting(self) -> int:
+        """Failures of requests sent after the SIGKILL but before the worker had exited."""
+        if self.kill_sent_at is None or self.killed_at is None:
+            return 0
+        return sum(1 for _, result in self.results for sample in result.errors
+                   if self.kill_sent_at <= result.began + sample.started < self.killed_at)
 
     def growth(self) -> list[tuple[int, float, float, float]]:
         """(pid, start MB, end MB, growth %) for workers alive at both the first and the last reading."""
@@ -121,14 +130,18 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
     over its rate limit for the whole of the measured runs.
     """
     clients = max((run.plan.clients for run in runs), default=1)
-    settings = bench_settings(settings, workdir, greedy, clients, workers * threads)
+    # As many warm-up clients as the largest run (and at least one per thread): the kernel spreads
+    # connections over the workers unevenly, and a worker that warmed up below its full thread
+    # concurrency reaches its steady memory only during the run, which would read as growth.
+    warm_clients = max(workers * threads, clients)
+    settings = bench_settings(settings, workdir, greedy, clients, warm_clients)
     report = BenchReport(workers, threads)
     keys = (client_keys(clients) if greedy is not None
             else [key.get_secret_value() for key in settings.web.api_keys[:1]])
-    warm_up_keys = client_keys(workers * threads, "bench-warm-up") if greedy is not None else keys
+    warm_up_keys = client_keys(warm_clients, "bench-warm-up") if greedy is not None else keys
     completed_ids: list[str] = []
     with serve(settings, workdir / "serve.log", workers, threads) as served:
-        warm_up = LoadPlan(clients=workers * threads, duration_s=warm_up_s)
+        warm_up = LoadPlan(clients=warm_clients, duration_s=warm_up_s)
         warm = run_load(served.base_url, questions, _with_keys(warm_up, warm_up_keys))
         completed_ids += [s.message_id for s in warm.completed if s.message_id]
         report.memory.append(("start (after warm-up)", served.worker_memory()))
@@ -198,8 +211,9 @@ def _greedy_workers(log_path: Path) -> set[int]:
 def _kill_one(served: ServedApp, report: BenchReport) -> None:
     pids = served.worker_pids()
     if pids:
-        report.killed_at = time.monotonic()
+        report.kill_sent_at = time.monotonic()
         served.kill_worker(pids[0])
+        report.killed_at = time.monotonic()
         report.killed.append(pids[0])
 
 
@@ -225,8 +239,10 @@ def render_report(report: BenchReport) -> str:
                                                        for pid, a, b, g in growth) + f"; worst {worst:+.1f}%")
     if report.killed:
         lines.append(f"\nkilled worker(s) {report.killed} with SIGKILL; gunicorn started {report.replacements}; "
-                     f"{report.errors - report.unexplained_errors()} requests in flight failed, "
-                     f"{report.unexplained_errors()} sent after the kill failed")
+                     f"it exited {(report.killed_at or 0) - (report.kill_sent_at or 0):.3f} s after the signal; "
+                     f"failed: {report.errors - report.unexplained_errors() - report.errors_while_exiting()} "
+                     f"requests sent before the kill, {report.errors_while_exiting()} sent while it was exiting, "
+                     f"{report.unexplained_errors()} sent after it had exited")
     if report.greedy is not None:
         g = report.greedy
         others = sum(result.statuses().get("429", 0) for _, result in report.results)

@@ -68,10 +68,27 @@ class ServedApp:
                 continue  # a worker that gunicorn is replacing right now
         return found
 
-    def kill_worker(self, pid: int) -> None:
+    def kill_worker(self, pid: int, timeout_s: float = 10.0) -> None:
+        """SIGKILL a worker and return once it has exited (its sockets are closed then).
+
+        A kill is not instantaneous: a 700 MB process takes some milliseconds to be torn down, and
+        until then the kernel still hands new connections to the listening socket it owns (gunicorn
+        gives each worker its own with ``reuse_port``). Requests sent in that window went to a dying
+        worker; returning only after the exit lets a caller tell them from requests sent afterwards.
+        """
         if pid not in self.worker_pids():
             raise ValueError(f"{pid} is not a worker of this server")
+        worker = psutil.Process(pid)
         os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if worker.status() == psutil.STATUS_ZOMBIE:  # exited; gunicorn has not reaped it yet
+                    return
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.001)
+        raise ServeError(f"worker {pid} was still running {timeout_s:.0f} s after SIGKILL")
 
     def wait_for_workers(self, count: int, timeout_s: float = 60.0, exclude: frozenset[int] = frozenset()) -> None:
         """Until ``count`` workers not in ``exclude`` are up and /readyz answers 200 again."""

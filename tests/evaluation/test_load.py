@@ -15,7 +15,14 @@ from click.testing import CliRunner
 
 from assistant.cli import main
 from assistant.evaluation.load import LoadPlan, LoadResult, Sample, percentile, sse_events
-from assistant.evaluation.load_bench import GreedyClient, Run, render_report, run_bench, worst_growth
+from assistant.evaluation.load_bench import (
+    BenchReport,
+    GreedyClient,
+    Run,
+    render_report,
+    run_bench,
+    worst_growth,
+)
 from assistant.settings import Settings, WebSettings
 from tests import servers
 from tests.conftest import REPO
@@ -50,6 +57,20 @@ def test_a_result_counts_only_answered_requests_as_throughput() -> None:
     assert result.latency_ms(50) == pytest.approx(100.0)
     assert result.statuses() == {"200": 2, "no response": 1, "503": 1}
     assert result.error_kinds() == {"ConnectError": 1, "http 503": 1}
+
+
+def test_failures_are_told_apart_by_when_they_were_sent_relative_to_the_kill_and_the_exit() -> None:
+    # The run began at t=100; SIGKILL at t=105, the worker had exited at t=105.02.
+    failed = [Sample(0, 4.0, 1.5, None, "ReadError"), Sample(1, 5.01, 0.1, None, "ReadError"),
+              Sample(2, 6.0, 0.1, None, "RemoteProtocolError")]
+    result = LoadResult(LoadPlan(3, 10.0), wall_s=10.0, samples=[Sample(0, 0.0, 0.1, 200), *failed], began=100.0)
+    report = BenchReport(2, 4, results=[("json", result)], killed=[123], kill_sent_at=105.0, killed_at=105.02)
+
+    assert report.errors == 3
+    assert report.errors_while_exiting() == 1
+    assert report.unexplained_errors() == 1  # sent after the worker was gone: the bench fails on it
+    assert "1 requests sent before the kill, 1 sent while it was exiting, 1 sent after it had exited" in (
+        render_report(report))
 
 
 @pytest.mark.slow
