@@ -80,7 +80,8 @@ class PromptBook:
         ids = [c.get("id") for c in self._data["caveats.yaml"].get("caveats", [])]
         if not ids or len(ids) != len(set(ids)) or not all(ids):
             raise ConfigError(f"{self.root / 'caveats.yaml'}: caveats need unique ids")
-        for category in ("crisis", "crisis_negation", "third_party", "dosing_request", "misuse_request", "injection"):
+        for category in ("crisis", "crisis_negation", "not_a_pronoun", "third_party", "dosing_request",
+                         "misuse_request", "injection"):
             for pattern in self._data["triage.yaml"].get("rules", {}).get(category, []):
                 try:
                     re.compile(pattern)

@@ -46,7 +46,8 @@ class SafetyTriage:
     def __init__(self, book: PromptBook, embedder: MiniLMEmbedder) -> None:
         data = book.data("triage.yaml")
         rules = data["rules"]
-        self.rules = {name: _compile(rules.get(name, [])) for name in (*CATEGORIES, "crisis_negation", "third_party")}
+        self.rules = {name: _compile(rules.get(name, [])) for name in (*CATEGORIES, "crisis_negation", "not_a_pronoun",
+                                                                  "third_party")}
         self.examples: dict[str, list[str]] = data["examples"]
         self.thresholds: dict[str, float] = data["similarity"]
         self.embedder = embedder
@@ -65,7 +66,7 @@ class SafetyTriage:
 
     def _crisis_rule(self, text: str) -> bool:
         cleaned = text
-        for pattern in self.rules["crisis_negation"]:
+        for pattern in (*self.rules["not_a_pronoun"], *self.rules["crisis_negation"]):
             cleaned = pattern.sub(" ", cleaned)
         for pattern in self.rules["crisis"]:
             for match in pattern.finditer(cleaned):

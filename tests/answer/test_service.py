@@ -114,7 +114,8 @@ def test_trial_doses_are_reported_when_asked_about_the_evidence(service: AnswerS
 @pytest.mark.parametrize(
     "message",
     ["What is the capital of France?", "Does psilocybin therapy work for treatment-resistant depression?",
-     "Is ketamine effective for migraine?", "Write a haiku about autumn"],
+     "Is ketamine effective for migraine?", "Write a haiku about autumn",
+     "Is ketamine a good treatment for chronic back pain?"],
 )
 def test_out_of_scope_abstains_honestly(service: AnswerService, message: str) -> None:
     answer = service.answer(message)

@@ -85,7 +85,8 @@ def test_invalid_filters_are_rejected() -> None:
 @pytest.mark.parametrize(
     "question",
     ["What is the capital of France?", "Write me a Python function that sorts a list",
-     "Does psilocybin therapy work for treatment-resistant depression?", "Is ketamine effective for migraine?"],
+     "Does psilocybin therapy work for treatment-resistant depression?", "Is ketamine effective for migraine?",
+     "Is ketamine a good treatment for chronic back pain?"],
 )
 def test_off_topic_questions_fall_below_the_floor_or_out_of_scope(
     shipped_services: Services, question: str

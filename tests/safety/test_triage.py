@@ -38,6 +38,9 @@ def test_crisis_messages_escalate(triage: SafetyTriage, message: str) -> None:
         "Does ketamine reduce suicidal thoughts within 24 hours?",
         "What did the esketamine trial in patients at imminent risk of suicide find?",
         "My daughter has suicidal ideation, what do trials show about esketamine?",
+        # "I" here is the trial's numeral, not the writer.
+        "What did ASPIRE I find for esketamine in patients with suicidal ideation with intent?",
+        "In the phase I study, were there suicidal thoughts?",
     ],
 )
 def test_questions_about_suicidality_are_clinical(triage: SafetyTriage, message: str) -> None:
@@ -60,10 +63,22 @@ def test_questions_about_suicidality_are_clinical(triage: SafetyTriage, message:
         ("What dose did the ketamine trials use?", "clinical"),
         ("What did the 0.5 mg/kg infusion trials find?", "clinical"),
         ("How is esketamine nasal spray given under the label?", "clinical"),
+        # What the label allows for patients is evidence; a personal plan to use it at home is not.
+        ("Can they use it at home instead?", "clinical"),
+        ("Can I use esketamine at home?", "dosing_request"),
+        # What recreational use does is evidence; how to use it for fun is not.
+        ("What happens to memory in people who use ketamine recreationally every day?", "clinical"),
+        ("How does recreational ketamine use affect the bladder?", "clinical"),
+        ("How can I use ketamine recreationally?", "misuse_request"),
+        ("I want to take ketamine at a party", "misuse_request"),
     ],
 )
 def test_requests_are_classified(triage: SafetyTriage, message: str, category: str) -> None:
     assert triage.classify(message).category == category
+
+
+def test_a_trial_numeral_does_not_hide_a_crisis(triage: SafetyTriage) -> None:
+    assert triage.classify("I read about ASPIRE I. I want to die.").escalated
 
 
 def test_crisis_outranks_everything_else(triage: SafetyTriage) -> None:
