@@ -7,6 +7,7 @@ import re
 import pytest
 from flask import Flask
 
+from assistant.errors import IndexUnavailable, StoreUnavailable
 from assistant.settings import WebSettings
 from assistant.web.errors import HTTP_CODES
 from tests.conftest import REPO
@@ -26,6 +27,7 @@ def test_every_endpoint_is_documented(app: Flask) -> None:
 
 def test_every_error_code_in_the_table_is_one_the_code_can_produce() -> None:
     documented = set(re.findall(r"^\| \d{3} \| `([a-z_]+)` \|", DOC, flags=re.MULTILINE))
-    assert documented <= set(HTTP_CODES.values()) | {"index_unavailable"}
+    outages = {IndexUnavailable.code, StoreUnavailable.code}
+    assert documented <= set(HTTP_CODES.values()) | outages
     assert {"bad_request", "unauthorized", "not_found", "method_not_allowed", "payload_too_large",
-            "unsupported_media_type", "validation_error", "rate_limited", "index_unavailable"} <= documented
+            "unsupported_media_type", "validation_error", "rate_limited", *outages} <= documented
