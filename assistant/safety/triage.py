@@ -64,9 +64,15 @@ class SafetyTriage:
         vector = self.embedder.embed([message])[0]
         return {name: float(np.max(vectors @ vector)) for name, vectors in self._example_vectors().items()}
 
+    def _pronouns_only(self, text: str) -> str:
+        """The text without an "I" that is a numeral ("ASPIRE I", "phase I"), so only the writer counts as "I"."""
+        for pattern in self.rules["not_a_pronoun"]:
+            text = pattern.sub(" ", text)
+        return text
+
     def _crisis_rule(self, text: str) -> bool:
-        cleaned = text
-        for pattern in (*self.rules["not_a_pronoun"], *self.rules["crisis_negation"]):
+        cleaned = self._pronouns_only(text)
+        for pattern in self.rules["crisis_negation"]:
             cleaned = pattern.sub(" ", cleaned)
         for pattern in self.rules["crisis"]:
             for match in pattern.finditer(cleaned):
@@ -102,7 +108,7 @@ class SafetyTriage:
         # Similarity alone escalates only a message about the writer ("I", "me", "my"): "Does ketamine help?"
         # resembles crisis examples but is a question about the drug.
         if not crisis and sims["crisis"] >= self.thresholds["crisis"] and sims["crisis"] > sims["clinical"] \
-                and FIRST_PERSON.search(text) and not self._negated_or_third_party(text):
+                and FIRST_PERSON.search(self._pronouns_only(text)) and not self._negated_or_third_party(text):
             crisis = True
             reasons.append(f"crisis similarity {sims['crisis']:.2f}")
         for name in ("misuse_request", "dosing_request", "injection"):
