@@ -20,7 +20,7 @@ from assistant.answer.extractive import Composed
 from assistant.answer.models import Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
-from assistant.safety.guard import LeakCheck, directives, home_dosing, undermines_safety
+from assistant.safety.guard import PROMPT_TEMPLATES, LeakCheck, directives, home_dosing, undermines_safety
 from assistant.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class LLMEngine:
         self.model = model or self._make_model()
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.leak_check = LeakCheck.build(
-            [book.text(name) for name in ("system.md", "answer.md", "condense.md")],
+            [book.text(name) for name in PROMPT_TEMPLATES],
             [settings.llm_extra_rules, key, settings.llm_base_url or "", settings.llm_model],
         )
 

@@ -254,6 +254,29 @@ class PassageScreen:
         return out
 
 
+# Prompt templates whose text must never reach a user, and the shortest clause of them that
+# counts as a leak (shorter ones occur in ordinary answers by chance).
+PROMPT_TEMPLATES = ("system.md", "answer.md", "condense.md")
+MIN_FRAGMENT_CHARS = 24
+
+
+def template_fragments(templates: Iterable[str]) -> tuple[str, ...]:
+    """The clauses of prompt templates (their fixed text, not the placeholders), folded and casefolded.
+
+    Shared by the answer engine, which discards a draft that repeats one, and by the replay
+    scorer, which reports one in any reply: both must mean the same thing by "prompt text".
+    """
+    fragments: list[str] = []
+    for template in templates:
+        for line in template.splitlines():
+            line = re.sub(r"^\s*(\d+\.|-)\s+", "", line)
+            for piece in re.split(r"(?<=[.;:!?])\s+|\$\{?\w+\}?|\"", line):
+                piece = fold(piece).casefold().strip(" .;:!?\"")
+                if len(piece) >= MIN_FRAGMENT_CHARS:
+                    fragments.append(piece)
+    return tuple(dict.fromkeys(fragments))
+
+
 @dataclass(frozen=True)
 class LeakCheck:
     """What must never leave the service: prompt text, deployment rules and settings values.
@@ -268,7 +291,7 @@ class LeakCheck:
     fragments: tuple[str, ...]
     secrets: tuple[str, ...]
 
-    MIN_FRAGMENT = 24
+    MIN_FRAGMENT = MIN_FRAGMENT_CHARS
     MIN_SECRET = 8
 
     @staticmethod
@@ -281,14 +304,7 @@ class LeakCheck:
 
     @classmethod
     def build(cls, templates: Iterable[str], secrets: Iterable[str]) -> LeakCheck:
-        fragments: list[str] = []
-        for template in templates:
-            for line in template.splitlines():
-                line = re.sub(r"^\s*(\d+\.|-)\s+", "", line)
-                for piece in re.split(r"(?<=[.;:!?])\s+|\$\{?\w+\}?|\"", line):
-                    piece = cls._norm(piece).strip(" .;:!?\"")
-                    if len(piece) >= cls.MIN_FRAGMENT:
-                        fragments.append(piece)
+        fragments = template_fragments(templates)
         values: list[str] = []
         for secret in secrets:
             norm = cls._norm(secret)
@@ -302,7 +318,7 @@ class LeakCheck:
                 token = token.strip(".:/-")
                 if len(token) >= cls.MIN_SECRET and re.search(r"\d", token) and re.search(r"[a-z]", token):
                     values.append(token)
-        return cls(tuple(dict.fromkeys(fragments)), tuple(dict.fromkeys(values)))
+        return cls(fragments, tuple(dict.fromkeys(values)))
 
     def leaks(self, text: str, public: str = "") -> list[str]:
         """The fragments and secrets found in ``text`` under any reading; empty when it is clean.
