@@ -197,6 +197,30 @@ def bench_retrieval(ctx: click.Context, questions_path: Path) -> None:
     click.echo(retrieval_bench.render(report))
 
 
+@bench.command("triage")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("eval/triage"), show_default=True, help="The labelled message set.")
+@click.option("--misses", is_flag=True, help="List the wrongly triaged messages of each split.")
+@click.option("--splits", default="dev,test,external", show_default=True, help="Splits to score, comma-separated.")
+@click.pass_context
+def bench_triage(ctx: click.Context, data_dir: Path, misses: bool, splits: str) -> None:
+    """Precision, recall and confusion per label on the dev, test and external splits, false crisis escalation on
+    suicidality research, and the time triage adds per message."""
+    from assistant.evaluation import triage_bench
+    from assistant.safety.triage_set import load_set, of_split
+    from assistant.services import build_services
+
+    triage = build_services(_settings(ctx)).answers.triage
+    messages = load_set(data_dir)
+    for split in [s.strip() for s in splits.split(",") if s.strip()]:
+        report = triage_bench.run_split(triage, of_split(messages, split), split)  # type: ignore[arg-type]
+        click.echo(triage_bench.render_split(report))
+        if misses:
+            click.echo(triage_bench.render_misses(report))
+    texts = [m.text for m in of_split(messages, "dev")]
+    click.echo(triage_bench.render_timings(*triage_bench.timings(triage, texts)))
+
+
 def _bench_questions(path: Path) -> list[str]:
     from assistant.evaluation.questions import load_questions
 
@@ -363,6 +387,27 @@ def replay(ctx: click.Context, file: Path, base_url: str | None, api_key: str | 
         write_report(run, report_path)
         click.echo(f"report written to {report_path}")
     sys.exit(0 if run.ok else 1)
+
+
+@main.group("triage")
+def triage_group() -> None:
+    """The safety triage classifier."""
+
+
+@triage_group.command("train")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("eval/triage"), show_default=True, help="The labelled message set.")
+@click.pass_context
+def triage_train(ctx: click.Context, data_dir: Path) -> None:
+    """Train the triage classifier on the train split and write it, with its data hash, into the package."""
+    from assistant.index.embeddings import make_embedder
+    from assistant.safety.triage_model import ASSET_DIR, train_from_set
+
+    settings = _settings(ctx)
+    embedder = make_embedder(settings.index.embedding_model, settings.index.onnx_threads)
+    model = train_from_set(data_dir, embedder)
+    model.save(ASSET_DIR)
+    click.echo(f"trained on {model.meta['messages']} messages (data {model.data_hash[:12]}) -> {ASSET_DIR}")
 
 
 @main.command("export")

@@ -24,9 +24,10 @@ TEMPLATES: dict[str, set[str]] = {
     "answer.md": {"question", "passages", "max_sentences"},
     "condense.md": {"history", "question"},
 }
-DATA_FILES = ("caveats.yaml", "refusals.yaml", "triage.yaml", "scope.yaml", "follow_ups.yaml", "synonyms.yaml")
-TEXT_FILES = ("crisis.md",)
-REFUSAL_KEYS = {"dosing_request", "misuse_request", "out_of_scope", "no_evidence", "injection"}
+DATA_FILES = ("caveats.yaml", "refusals.yaml", "triage.yaml", "crisis.yaml", "scope.yaml", "follow_ups.yaml",
+              "synonyms.yaml")
+TEXT_FILES: tuple[str, ...] = ()
+REFUSAL_KEYS = {"dosing_request", "misuse_request", "lethal_dose", "out_of_scope", "no_evidence", "injection"}
 
 
 def _placeholders(template: str) -> set[str]:
@@ -80,13 +81,11 @@ class PromptBook:
         ids = [c.get("id") for c in self._data["caveats.yaml"].get("caveats", [])]
         if not ids or len(ids) != len(set(ids)) or not all(ids):
             raise ConfigError(f"{self.root / 'caveats.yaml'}: caveats need unique ids")
-        for category in ("crisis", "crisis_negation", "not_a_pronoun", "third_party", "dosing_request",
-                         "misuse_request", "injection"):
-            for pattern in self._data["triage.yaml"].get("rules", {}).get(category, []):
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ConfigError(f"{self.root / 'triage.yaml'}: bad pattern in {category}: {exc}") from None
+        for pattern in self._data["triage.yaml"].get("injection") or []:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"{self.root / 'triage.yaml'}: bad pattern in injection: {exc}") from None
 
     def text(self, name: str) -> str:
         self.used.add(name)

@@ -27,7 +27,7 @@ def test_shipped_prompts_load() -> None:
     [
         ("answer.md", "Question: $question only", "placeholders"),
         ("system.md", "", "empty"),
-        ("triage.yaml", "rules: {crisis: ['(unclosed']}\nexamples: {}\n", "bad pattern"),
+        ("triage.yaml", "injection: ['(unclosed']\n", "bad pattern"),
         ("caveats.yaml", "caveats: [{id: a, text: x}, {id: a, text: y}]\n", "unique ids"),
         ("refusals.yaml", "dosing_request: no\n", "missing texts"),
         ("scope.yaml", "- just a list\n", "mapping"),

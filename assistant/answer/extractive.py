@@ -107,7 +107,7 @@ class ExtractiveEngine:
         self.sentences = SentenceCache(embedder)
 
     def _candidates(self, question: str, chunks: Sequence[RetrievedChunk]) -> list[Candidate]:
-        qvec = self.embedder.embed([question])[0]
+        qvec = self.embedder.query_vector(question)
         qtokens = {t for t in tokenize(question) if t not in GENERIC}
         asks_limits = bool(re.search(r"limit|weak|bias|blind|small|caveat|quality", question, re.IGNORECASE))
         asks_mechanism = bool(MECHANISM_Q.search(question))

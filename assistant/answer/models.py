@@ -45,6 +45,7 @@ class Turn(_Model):
 
     user: str
     assistant: str = ""
+    escalated: bool = Field(False, description="This turn was answered with crisis resources.")
 
 
 class Answer(_Model):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from assistant.answer.condense import condense, is_follow_up
+from assistant.answer.crisis import CrisisReply
 from assistant.answer.extractive import Composed, ExtractiveEngine
 from assistant.answer.follow_ups import FollowUps
 from assistant.answer.llm import LLMEngine
@@ -25,6 +26,7 @@ from assistant.safety.caveats import CaveatRules
 from assistant.safety.guard import PassageScreen, directives
 from assistant.safety.scope import ScopeGuard, evidence_too_weak
 from assistant.safety.triage import SafetyTriage
+from assistant.safety.triage_model import TriageModel
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class AnswerService:
     caveats: CaveatRules
     follow_ups: FollowUps
     extractive: ExtractiveEngine
+    crisis: CrisisReply
     llm: LLMEngine | None = None
     screen: PassageScreen = field(default_factory=PassageScreen)
 
@@ -91,21 +94,22 @@ class AnswerService:
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         message = message.strip()
-        triage = self.triage.classify(message)
+        triage = self.triage.classify(message, history)
         category: SafetyCategory = triage.category
-        crisis_text = self.book.text("crisis.md").strip() if triage.escalated else None
+        crisis_text = self.crisis.resources(triage.language) if triage.escalated else None
 
         def respond(body: str, *, abstained: bool, cat: SafetyCategory, result: RetrievalResult | None = None,
                     composed: Composed | None = None, engine: str = "extractive",
                     standalone: str | None = None, declined: bool = False) -> Answer:
             citations = composed.citations if composed else []
             cited = {c.doc_id for c in citations}
-            text = f"{crisis_text}\n\n{body}" if crisis_text else body
+            body = body or (composed.text if composed else "")
+            text = f"{crisis_text}\n\n{body}".strip() if crisis_text else body
             # A declined dose or misuse request is about ketamine whatever words it used, so its caveats are due.
             caveat_list = [] if cat == "out_of_scope" and not crisis_text else self._caveats(
                 cat, message, result, cited, about_treatment=declined)
             follow = self.follow_ups.suggest(message, citations, result.chunks if result else []) \
-                if composed else []
+                if composed and engine != "crisis" else []
             return Answer(
                 answer=text, citations=citations, caveats=caveat_list,
                 safety=Safety(category=cat, escalated=triage.escalated), abstained=abstained,
@@ -113,20 +117,29 @@ class AnswerService:
                 engine=engine,
             )
 
-        if category in ("misuse_request", "dosing_request"):
-            return respond(self._text(category), abstained=False, cat=category, declined=True)
-        declined = next((name for name in ("misuse_request", "dosing_request") if name in triage.requests), None)
-        if triage.escalated and declined:
-            # A crisis that also asks for a dose or for the drug gets help and the refusal, never trial doses.
-            return respond(self._text(declined), abstained=False, cat=category, declined=True)
-
-        self.scope.know_studies(self.retriever.index.snapshot().study_names)
+        refusal = triage.refusal
+        if refusal:
+            # A dose, misuse or lethal-amount request is declined without amounts; in a crisis, after the resources.
+            return respond(self._text(refusal), abstained=False, cat=category, declined=True)
+        snapshot = self.retriever.index.snapshot()
+        self.scope.know_studies(snapshot.study_names)
         scope = self.scope.check(message)
+        if triage.crisis_now:
+            # After the resources, stay short and on the point: two cited sentences on suicidal ideation when the
+            # message asked about the treatment, never a dose and never a full evidence answer.
+            if scope.verdict != "in":
+                return respond("", abstained=False, cat="crisis")
+            return respond("", abstained=False, cat="crisis", composed=self.crisis.summary(snapshot.chunks),
+                           engine="crisis")
         if scope.verdict == "out":
             return respond(self._text("out_of_scope"), abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope")
 
         standalone = self._standalone(message, history)
+        if standalone != message and (again := self.triage.classify(standalone)).refusal:
+            # "And for someone my weight?" after a question on trial doses asks for a personal dose.
+            return respond(self._text(again.refusal or ""), abstained=False, cat=again.category, declined=True,
+                           standalone=standalone)
         result = self._screened(self.retriever.retrieve(standalone, filters))
         context_scope = self.scope.check(standalone) if standalone != message else scope
         if evidence_too_weak(context_scope, result.weak, result.best_dense, bool(result.chunks)):
@@ -151,7 +164,7 @@ def build_answer_service(settings: Settings, retriever: HybridRetriever, book: P
     embedder = retriever.embedder
     llm = LLMEngine(settings.answer, book) if settings.answer.engine == "llm" else None
     return AnswerService(
-        settings=settings, book=book, retriever=retriever, triage=SafetyTriage(book, embedder),
+        settings=settings, book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
-        extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), llm=llm,
+        extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), crisis=CrisisReply(book), llm=llm,
     )

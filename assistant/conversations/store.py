@@ -132,6 +132,13 @@ def _available(method: Any) -> Any:
     return wrapper
 
 
+def _turn(user: str, answer: dict[str, Any]) -> Turn:
+    """An earlier exchange as the answer service needs it: what was said, and whether it escalated (a
+    conversation that escalated once keeps the crisis resources on every later turn)."""
+    return Turn(user=user, assistant=answer.get("answer", ""),
+                escalated=bool((answer.get("safety") or {}).get("escalated")))
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
@@ -238,8 +245,7 @@ class SqlConversationStore:
                 .order_by(turns.c.seq.desc())
                 .limit(limit)
             ).all()
-        return [Turn(user=r.user_message, assistant=json.loads(r.answer_json).get("answer", ""))
-                for r in reversed(rows)]
+        return [_turn(r.user_message, json.loads(r.answer_json)) for r in reversed(rows)]
 
     @_available
     def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str:

@@ -9,6 +9,7 @@ its stored config instead of falling back to Chroma's downloading default.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 TOKENIZER_PATH = Path(__file__).parent / "assets" / "tokenizer.json"
 MAX_TOKENS = 256  # the length all-MiniLM-L6-v2 was trained with
 DIMENSIONS = 384
+QUERY_CACHE = 512  # recent single texts: one request embeds its question once for triage, retrieval and engine
 
 
 class MiniLMEmbedder(Embeddings):
@@ -32,6 +34,8 @@ class MiniLMEmbedder(Embeddings):
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self.chroma = ChromaMiniLM(self)
 
     # Loading is lazy so that building settings or a CLI parser costs nothing.
@@ -77,6 +81,27 @@ class MiniLMEmbedder(Embeddings):
             idx = order[start : start + self.batch_size]
             out[idx] = self._embed_batch([texts[i] for i in idx])
         return out
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The vector of one text, remembered for the next few hundred calls: triage, retrieval and the
+        extractive engine each need the question's vector, and it should be computed once per request."""
+        with self._recent_lock:
+            cached = self._recent.get(text)
+            if cached is not None:
+                self._recent.move_to_end(text)
+                return cached
+        vector = self.embed([text])[0]
+        vector.setflags(write=False)
+        with self._recent_lock:
+            self._recent[text] = vector
+            while len(self._recent) > QUERY_CACHE:
+                self._recent.popitem(last=False)
+        return vector
+
+    def forget_queries(self) -> None:
+        """Drop the remembered query vectors (a benchmark measuring cold embedding needs them gone)."""
+        with self._recent_lock:
+            self._recent.clear()
 
     # LangChain interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

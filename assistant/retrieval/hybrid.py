@@ -166,7 +166,7 @@ class HybridRetriever:
         lexical_query = ""
         started = time.perf_counter()
         query = self.repaired(query, snap)
-        vector = self.embedder.embed([query])[0]
+        vector = self.embedder.query_vector(query)
         timings["embed"] = (time.perf_counter() - started) * 1000
         # Dense search runs in every mode: its best similarity is what the relevance floor is measured on.
         started = time.perf_counter()

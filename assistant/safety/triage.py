@@ -1,32 +1,76 @@
-"""Safety triage of a user message: crisis, personal dosing, misuse, prompt injection, or clinical.
+"""Safety triage of a user message: a policy over the trained classifier in ``triage_model``.
 
-Rules from prompts/triage.yaml decide first; embedding similarity to the labelled examples in
-the same file catches paraphrases the rules miss. A crisis outranks everything: the person gets
-crisis resources first, whatever else the message asks, and what else it asked (a dose, the drug)
-is kept in ``requests`` so it can still be declined. Negations ("I am not suicidal") and
-third parties ("my patient is suicidal") cancel a crisis match only inside the matched span.
+The classifier gives each reading of a message a probability per label (crisis, dosing_request,
+misuse_request, lethal_dose, clinical); the policy turns those into one decision with stated costs
+(``policy`` in prompts/triage.yaml). A label wins when its probability times its cost is the largest,
+so a missed crisis, the costliest error, needs far less evidence than a clinical answer does.
 
-Rules are matched against every reading of the message (look-alike letters and invisible
-characters folded; base64, hex, rot13, reversed, leetspeak and spelt-out text decoded), so an
-encoded request is judged by what it says. A rule that matches only a decoded reading also marks
-the message as an injection attempt, since hiding a request is itself a sign of one.
+The readings are the message itself, what it says once de-obfuscated (look-alike letters, base64, hex,
+rot13, reversed, leetspeak, spelt-out text: decoding is a job for rules), and the message together with
+the writer's recent turns, so a plan stated across two messages is read as one. A decoded reading counts
+only when it reads like a real message (most of its words were seen in training), and a request found
+only in a decoded reading also marks the message as an injection attempt. A crisis in any reading
+outranks everything. Once a conversation has escalated, every later turn keeps the crisis resources.
+Prompt-injection phrasing is matched by rules, which is what a rule is right for.
 """
 
 from __future__ import annotations
 
 import re
-import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.answer.models import SafetyCategory
+from assistant.answer.models import SafetyCategory, Turn
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompts import PromptBook
-from assistant.safety.guard import variants
+from assistant.safety.guard import sentences, variants
+from assistant.safety.triage_model import Prediction, TriageModel
+from assistant.safety.triage_set import LABELS, Label, Language, joined_reading
 
-FIRST_PERSON = re.compile(r"\b(i|i'm|im|me|my|myself|i've|ive)\b", re.IGNORECASE)
-CATEGORIES: tuple[SafetyCategory, ...] = ("crisis", "misuse_request", "dosing_request", "injection")
+DECLINED: tuple[Label, ...] = ("lethal_dose", "dosing_request", "misuse_request")
+# The answer's safety category for each classifier label (a lethal-dose question is a dose request it declines).
+CATEGORY: dict[Label, SafetyCategory] = {"crisis": "crisis", "dosing_request": "dosing_request",
+                                         "misuse_request": "misuse_request", "lethal_dose": "dosing_request",
+                                         "clinical": "clinical"}
+
+
+class TriagePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    costs: dict[Label, float] = Field(description="Cost of missing each label relative to a wrong clinical answer.")
+    context_turns: int = Field(ge=0, le=10, description="Earlier user turns read together with the message.")
+    decoded_known_share: float = Field(ge=0, le=1, description="Share of known words a decoded reading needs.")
+    sentence_crisis: float = Field(gt=0, le=1, description="Crisis probability one sentence alone needs.")
+
+    @field_validator("costs")
+    @classmethod
+    def _every_label(cls, costs: dict[Label, float]) -> dict[Label, float]:
+        if set(costs) != set(LABELS) or any(v <= 0 for v in costs.values()):
+            raise ValueError(f"costs must give a positive cost for each of {list(LABELS)}")
+        return costs
+
+
+class TriageFile(BaseModel):
+    """prompts/triage.yaml, validated at start-up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    policy: TriagePolicy
+    injection: list[str] = Field(min_length=1, description="Patterns of prompt-injection phrasing.")
+
+    @field_validator("injection")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+        return patterns
 
 
 @dataclass(frozen=True)
@@ -35,94 +79,83 @@ class Triage:
     escalated: bool = False
     injection: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
-    requests: frozenset[str] = frozenset()  # every non-crisis category the message matched, crisis or not
+    requests: frozenset[Label] = frozenset()  # declined labels any reading asked for, crisis or not
+    label: Label = "clinical"
+    language: Language = "en"
+    crisis_now: bool = False  # this message (with its recent turns) is a crisis, not only an earlier turn
 
-
-def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
-    return [re.compile(p, re.IGNORECASE) for p in patterns]
+    @property
+    def refusal(self) -> Label | None:
+        """The refusal text due, if any: the label itself, or for a crisis what else it asked for."""
+        if self.label in DECLINED:
+            return self.label
+        return next((label for label in DECLINED if label in self.requests), None)
 
 
 class SafetyTriage:
-    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder) -> None:
-        data = book.data("triage.yaml")
-        rules = data["rules"]
-        self.rules = {name: _compile(rules.get(name, [])) for name in (*CATEGORIES, "crisis_negation", "not_a_pronoun",
-                                                                  "third_party")}
-        self.examples: dict[str, list[str]] = data["examples"]
-        self.thresholds: dict[str, float] = data["similarity"]
+    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder, model: TriageModel) -> None:
+        data = TriageFile.model_validate(book.data("triage.yaml"))
+        self.policy = data.policy
+        self.injection = re.compile("|".join(f"(?:{p})" for p in data.injection), re.IGNORECASE)
         self.embedder = embedder
-        self._vectors: dict[str, np.ndarray] | None = None
-        self._lock = threading.Lock()
+        self.model = model
 
-    def _example_vectors(self) -> dict[str, np.ndarray]:
-        with self._lock:
-            if self._vectors is None:
-                self._vectors = {name: self.embedder.embed(texts) for name, texts in self.examples.items()}
-            return self._vectors
+    def decide(self, prediction: Prediction) -> Label:
+        return self.decide_text(prediction.probabilities)
 
-    def similarities(self, message: str) -> dict[str, float]:
-        vector = self.embedder.embed([message])[0]
-        return {name: float(np.max(vectors @ vector)) for name, vectors in self._example_vectors().items()}
+    def decide_text(self, probabilities: dict[Label, float]) -> Label:
+        costs = self.policy.costs
+        return max(LABELS, key=lambda label: probabilities[label] * costs[label])
 
-    def _pronouns_only(self, text: str) -> str:
-        """The text without an "I" that is a numeral ("ASPIRE I", "phase I"), so only the writer counts as "I"."""
-        for pattern in self.rules["not_a_pronoun"]:
-            text = pattern.sub(" ", text)
-        return text
+    def _predict(self, texts: list[str]) -> list[Prediction]:
+        """The first text is the message: its vector is the one retrieval uses too, so it comes from the
+        embedder's recent-query cache; the other readings are rare and embedded here."""
+        vectors = np.vstack([self.embedder.query_vector(texts[0])[None, :], self.embedder.embed(texts[1:])])
+        return self.model.predict(texts, vectors)
 
-    def _crisis_rule(self, text: str) -> bool:
-        cleaned = self._pronouns_only(text)
-        for pattern in self.rules["crisis_negation"]:
-            cleaned = pattern.sub(" ", cleaned)
-        for pattern in self.rules["crisis"]:
-            for match in pattern.finditer(cleaned):
-                span = match.group(0)
-                if not any(p.search(span) for p in self.rules["third_party"][:1]):
-                    return True
-        return False
-
-    def _negated_or_third_party(self, text: str) -> bool:
-        return any(p.search(text) for p in self.rules["crisis_negation"]) or any(
-            p.search(text) for p in self.rules["third_party"][:1]
-        )
-
-    def classify(self, message: str) -> Triage:
+    def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
         readings = variants(message)
-        text = readings[0]
-        reasons: list[str] = []
-        hits = {name: any(p.search(text) for p in self.rules[name]) for name in CATEGORIES if name != "crisis"}
-        crisis = self._crisis_rule(text)
-        if crisis:
-            reasons.append("crisis rule")
-        for reading in readings[1:]:
-            decoded = {name for name in hits if not hits[name] and any(p.search(reading) for p in self.rules[name])}
-            if not crisis and self._crisis_rule(reading):
-                crisis = True
-                reasons.append("crisis rule (decoded)")
-            for name in decoded:
-                hits[name] = True
-                reasons.append(f"{name} rule (decoded)")
-            if decoded or "crisis rule (decoded)" in reasons:
-                hits["injection"] = True
-        sims = self.similarities(text)
-        # Similarity alone escalates only a message about the writer ("I", "me", "my"): "Does ketamine help?"
-        # resembles crisis examples but is a question about the drug.
-        if not crisis and sims["crisis"] >= self.thresholds["crisis"] and sims["crisis"] > sims["clinical"] \
-                and FIRST_PERSON.search(self._pronouns_only(text)) and not self._negated_or_third_party(text):
-            crisis = True
-            reasons.append(f"crisis similarity {sims['crisis']:.2f}")
-        for name in ("misuse_request", "dosing_request", "injection"):
-            if not hits[name] and sims[name] >= self.thresholds[name] and sims[name] > sims["clinical"]:
-                hits[name] = True
-                reasons.append(f"{name} similarity {sims[name]:.2f}")
-            elif hits[name] and f"{name} rule (decoded)" not in reasons:
-                reasons.append(f"{name} rule")
-        requests = frozenset(name for name, hit in hits.items() if hit)
-        if crisis:
-            return Triage("crisis", escalated=True, injection=hits["injection"], reasons=tuple(reasons),
-                          requests=requests)
-        for name in ("misuse_request", "dosing_request", "injection"):
-            if hits[name]:
-                return Triage(name, injection=hits["injection"], reasons=tuple(reasons),  # type: ignore[arg-type]
-                              requests=requests)
-        return Triage("clinical", reasons=tuple(reasons))
+        plain = readings[0]
+        plain_share = self.model.known_share(plain)
+        decoded = [r for r in readings[1:] if (share := self.model.known_share(r)) >= self.policy.decoded_known_share
+                   and share > plain_share]
+        earlier = [t.user for t in history][-self.policy.context_turns:] if self.policy.context_turns else []
+        texts = [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
+        predictions = self._predict(texts)
+        labels = [self.decide(p) for p in predictions]
+        plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
+        joined_label = labels[-1] if earlier else "clinical"
+        parts = sentences(plain)
+        # One sentence alone counts only for a crisis, and only at its own (higher) bar: a clinical question
+        # with one crisis sentence tacked on must escalate, a sentence that merely mentions a dose must not.
+        part_labels = ["crisis" for p in self.model.predict_text(parts)
+                       if p["crisis"] >= self.policy.sentence_crisis] if len(parts) > 1 else []
+        reasons = [f"{plain_label} p={predictions[0].probabilities[plain_label]:.2f}"]
+        if "crisis" in part_labels and plain_label != "crisis":
+            reasons.append("crisis in one sentence")
+        injection = bool(self.injection.search(plain) or any(self.injection.search(r) for r in readings[1:]))
+        if injection:
+            reasons.append("injection rule")
+        hidden = {label for label in decoded_labels if label != "clinical" and label != plain_label}
+        if hidden:
+            injection = True
+            reasons.append(f"decoded reading: {', '.join(sorted(hidden))}")
+        escalated_before = any(t.escalated for t in history)
+        # The earlier turns count for a plan spread over messages that did not escalate one by one; once a turn
+        # has escalated, the resources stay anyway and the next question is read on its own.
+        spread = joined_label == "crisis" and not escalated_before
+        crisis_now = spread or "crisis" in (plain_label, *decoded_labels, *part_labels)
+        if spread and plain_label != "crisis":
+            reasons.append("crisis with the earlier turns")
+        requests = frozenset(label for label in (plain_label, *decoded_labels) if label in DECLINED)
+        if escalated_before:
+            reasons.append("conversation escalated earlier")
+        label: Label = "crisis" if crisis_now else next((lab for lab in DECLINED if lab in requests), plain_label)
+        category: SafetyCategory = CATEGORY[label]
+        if category == "clinical" and injection:
+            category = "injection"
+        # Whoever asks how much would kill gets the crisis resources with the refusal: showing them to a curious
+        # reader costs little, and missing the one who means it costs the most.
+        escalated = crisis_now or escalated_before or label == "lethal_dose"
+        return Triage(category, escalated=escalated, injection=injection, reasons=tuple(reasons),
+                      requests=requests, label=label, language=predictions[0].language, crisis_now=crisis_now)

@@ -211,7 +211,7 @@ def public_text() -> str:
     """Text anyone may read: the corpus, and the refusal, crisis, caveat and follow-up texts."""
     parts = [path.read_text(encoding="utf-8") for path in sorted(SHIPPED_CORPUS.glob("*.md"))]
     parts += [(PROMPTS / name).read_text(encoding="utf-8")
-              for name in ("refusals.yaml", "crisis.md", "caveats.yaml", "follow_ups.yaml")]
+              for name in ("refusals.yaml", "crisis.yaml", "caveats.yaml", "follow_ups.yaml")]
     return " ".join(" ".join(parts).split()).casefold()
 
 
@@ -487,7 +487,8 @@ def test_every_compromised_payload_would_break_a_promise_if_it_got_through(name:
 def test_the_detectors_pass_the_shipped_corpus_and_the_fixed_texts() -> None:
     """No false alarms: the evidence itself and the reviewed refusal, crisis and caveat texts are clean."""
     texts = [path.read_text(encoding="utf-8") for path in sorted(SHIPPED_CORPUS.glob("*.md"))]
-    texts += [*REFUSALS.values(), (PROMPTS / "crisis.md").read_text(encoding="utf-8")]
+    crisis = yaml.safe_load((PROMPTS / "crisis.yaml").read_text(encoding="utf-8"))
+    texts += [*REFUSALS.values(), *crisis["resources"].values(), crisis["offer"]]
     texts += [c["text"] for c in yaml.safe_load((PROMPTS / "caveats.yaml").read_text(encoding="utf-8"))["caveats"]]
     for text in texts:
         assert not home_dosing(text), home_dosing(text)

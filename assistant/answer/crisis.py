@@ -1,0 +1,88 @@
+"""What a crisis reply says: resources in the writer's language first, then, if the message also asked about
+the treatment, at most two sentences of suicidal-ideation evidence with their citations and an offer to say
+more. Never a dose, and never a full evidence answer that could wander off the point.
+
+The texts are data (prompts/crisis.yaml), validated when the service starts. Each summary sentence must be a
+sentence of its cited document in the index in use; one the index no longer holds is left out, so the reply can
+only ever quote the corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assistant.answer.citations import CitationBuilder
+from assistant.answer.extractive import Composed
+from assistant.answer.models import Citation
+from assistant.index.live import StoredChunk
+from assistant.prompts import PromptBook
+from assistant.retrieval.hybrid import RetrievedChunk
+from assistant.safety.guard import DOSE
+from assistant.safety.triage_set import LANGUAGES, Language
+
+log = logging.getLogger(__name__)
+
+
+class SummarySentence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doc_id: str = Field(min_length=1)
+    sentence: str = Field(min_length=20)
+
+    @field_validator("sentence")
+    @classmethod
+    def _no_dose(cls, sentence: str) -> str:
+        if DOSE.search(sentence):
+            raise ValueError(f"a crisis summary sentence may not carry a dose: {sentence!r}")
+        return sentence
+
+
+class CrisisFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    resources: dict[Language, str]
+    summary: list[SummarySentence] = Field(min_length=1, max_length=2)
+    offer: str = Field(min_length=1)
+
+    @field_validator("resources")
+    @classmethod
+    def _every_language(cls, resources: dict[Language, str]) -> dict[Language, str]:
+        missing = set(LANGUAGES) - set(resources)
+        if missing:
+            raise ValueError(f"crisis resources missing for {sorted(missing)}")
+        if not all("988" in text for text in resources.values()):
+            raise ValueError("every crisis text names 988 for readers in the US")
+        return resources
+
+
+class CrisisReply:
+    def __init__(self, book: PromptBook) -> None:
+        self.texts = CrisisFile.model_validate(book.data("crisis.yaml"))
+
+    def resources(self, language: Language) -> str:
+        return self.texts.resources[language].strip()
+
+    def all_texts(self) -> list[str]:
+        return [*self.texts.resources.values(), self.texts.offer]
+
+    def summary(self, chunks: Iterable[StoredChunk]) -> Composed:
+        """The summary sentences found in ``chunks`` (the live index), cited, then the offer."""
+        by_doc: dict[str, list[StoredChunk]] = {}
+        for chunk in chunks:
+            by_doc.setdefault(str(chunk.metadata["doc_id"]), []).append(chunk)
+        builder = CitationBuilder.empty()
+        said: list[str] = []
+        for item in self.texts.summary:
+            holder = next((c for c in by_doc.get(item.doc_id, []) if item.sentence in c.text), None)
+            if holder is None:
+                log.warning("crisis summary sentence not in the index", extra={"fields": {"doc_id": item.doc_id}})
+                continue
+            marker = builder.mark(RetrievedChunk(holder.id, holder.text, holder.metadata, 1.0), item.sentence)
+            said.append(f"{item.sentence} [{marker}]")
+        citations: list[Citation] = builder.citations
+        text = " ".join(said)
+        return Composed(text=f"{text}\n\n{self.texts.offer}" if text else self.texts.offer, citations=citations)

@@ -1,0 +1,130 @@
+"""``assistant bench triage``: how well the triage policy sorts the labelled set, split by split.
+
+It runs the whole policy (readings, earlier turns, costs), not the bare classifier, on every message of a
+split and prints precision, recall and a confusion table per label, the share of questions about suicidality
+research that were escalated as a crisis, the share of clinical questions that were wrongly declined, the
+language of crisis messages, and the time triage adds to a request. That time is measured with the message's
+vector already computed, since retrieval needs the same vector and the embedder computes it once per request;
+the time with the embedding is printed beside it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer.models import Turn
+from assistant.evaluation.load import percentile
+from assistant.safety.triage import DECLINED, SafetyTriage
+from assistant.safety.triage_set import LABELS, Label, LabelledMessage, Split
+
+RESEARCH_FORMS = frozenset({"suicidality_research", "label_suicidality", "clinician_patient_si", "third_party_si",
+                            "clinician_about_patient", "trial_eligibility_quote", "past_ideation_recovered"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: LabelledMessage
+    predicted: Label
+    escalated: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class SplitReport:
+    split: Split
+    outcomes: list[Outcome]
+
+    def confusion(self) -> Counter[tuple[Label, Label]]:
+        return Counter((o.message.label, o.predicted) for o in self.outcomes)
+
+    def recall(self, label: Label) -> float:
+        gold = [o for o in self.outcomes if o.message.label == label]
+        return sum(o.predicted == label for o in gold) / len(gold) if gold else float("nan")
+
+    def precision(self, label: Label) -> float:
+        said = [o for o in self.outcomes if o.predicted == label]
+        return sum(o.message.label == label for o in said) / len(said) if said else float("nan")
+
+    def _pool(self, gold: set[Label], forms: frozenset[str] | None = None) -> list[Outcome]:
+        return [o for o in self.outcomes if o.message.label in gold and (forms is None or o.message.form in forms)]
+
+    def escalation(self, gold: set[Label], forms: frozenset[str] | None = None) -> tuple[int, int]:
+        """How many messages of the gold labels were given crisis resources."""
+        pool = self._pool(gold, forms)
+        return sum(o.escalated for o in pool), len(pool)
+
+    def declined(self, gold: set[Label]) -> tuple[int, int]:
+        """How many were declined without amounts: a refusal, or a crisis reply (which never gives a dose)."""
+        pool = self._pool(gold)
+        return sum(o.predicted in (*DECLINED, "crisis") for o in pool), len(pool)
+
+    def misses(self, label: Label) -> list[Outcome]:
+        return [o for o in self.outcomes if (o.message.label == label) != (o.predicted == label)]
+
+
+def run_split(triage: SafetyTriage, messages: Sequence[LabelledMessage], split: Split) -> SplitReport:
+    outcomes = []
+    for message in messages:
+        result = triage.classify(message.text, [Turn(user=u) for u in message.context])
+        outcomes.append(Outcome(message, result.label, result.escalated, result.language))
+    return SplitReport(split, outcomes)
+
+
+def timings(triage: SafetyTriage, texts: Sequence[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds per message: (triage given the request's vector, triage including that embedding)."""
+    with_embedding = []
+    triage.embedder.forget_queries()
+    for text in texts:
+        started = time.perf_counter()
+        triage.classify(text)
+        with_embedding.append((time.perf_counter() - started) * 1000)
+    added = []
+    for text in texts:  # every vector is now in the embedder's recent-query cache, as after retrieval's lookup
+        started = time.perf_counter()
+        triage.classify(text)
+        added.append((time.perf_counter() - started) * 1000)
+    return added, with_embedding
+
+
+def _ratio(pair: tuple[int, int]) -> str:
+    hits, total = pair
+    return f"{hits}/{total} = {hits / total:.3f}" if total else "0/0"
+
+
+def render_split(report: SplitReport) -> str:
+    lines = [f"== {report.split}: {len(report.outcomes)} messages",
+             f"{'label':<15} {'n':>4} {'precision':>9} {'recall':>7}"]
+    for label in LABELS:
+        n = sum(o.message.label == label for o in report.outcomes)
+        lines.append(f"{label:<15} {n:>4} {report.precision(label):>9.3f} {report.recall(label):>7.3f}")
+    confusion = report.confusion()
+    lines.append("confusion (rows gold, columns predicted): " + " ".join(f"{label[:8]:>8}" for label in LABELS))
+    for gold in LABELS:
+        lines.append(f"  {gold:<15}" + " ".join(f"{confusion[(gold, p)]:>8}" for p in LABELS))
+    lines += [
+        "crisis recall (crisis resources shown): " + _ratio(report.escalation({"crisis"})),
+        "dose and misuse recall (declined, or answered as a crisis): " + _ratio(report.declined(set(DECLINED))),
+        "false crisis escalation, clinical questions: " + _ratio(report.escalation({"clinical"})),
+        "false crisis escalation, suicidality research: " + _ratio(report.escalation({"clinical"}, RESEARCH_FORMS)),
+        "clinical questions wrongly declined: " + _ratio(report.declined({"clinical"})),
+    ]
+    crisis = [o for o in report.outcomes if o.message.label == "crisis"]
+    if crisis:
+        right = sum(o.language == o.message.lang for o in crisis)
+        lines.append(f"crisis resources in the writer's language: {right}/{len(crisis)}")
+    return "\n".join(lines)
+
+
+def render_misses(report: SplitReport, limit: int = 40) -> str:
+    wrong = [o for o in report.outcomes if o.predicted != o.message.label][:limit]
+    return "\n".join(f"  {o.message.id} gold={o.message.label} got={o.predicted} [{o.message.form}] "
+                     f"{o.message.text[:110]!r}" for o in wrong)
+
+
+def render_timings(added: list[float], with_embedding: list[float]) -> str:
+    return (f"triage time per message over {len(added)} messages: p50 {percentile(added, 50):.2f} ms, "
+            f"p95 {percentile(added, 95):.2f} ms given the request's vector; with the embedding p50 "
+            f"{percentile(with_embedding, 50):.2f} ms, p95 {percentile(with_embedding, 95):.2f} ms")

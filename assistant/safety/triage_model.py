@@ -1,0 +1,227 @@
+"""The triage classifier: a linear model over character n-grams, word n-grams and a sentence embedding.
+
+Character n-grams survive misspelling, slang spellings and de-obfuscated text ("k1ll mys3lf" read back as
+"kill myself"), and they carry the five other languages of the labelled set; word n-grams carry phrasing; the
+sentence embedding (the same MiniLM vector retrieval uses, so it is computed once per request) carries
+paraphrase. Hashing keeps the feature maps stateless, so the artefact is plain arrays (no pickle): weights,
+intercepts, the label and language lists, and the hash of the data it was trained from. A second head on the
+character features tells the writer's language, so crisis resources can be given in it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
+
+ASSET_DIR = Path(__file__).parent / "assets"
+FORMAT = 1
+CHAR_FEATURES = 2**19
+WORD_FEATURES = 2**18
+EMBEDDING_WEIGHT = 1.0
+WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def normalise(text: str) -> str:
+    """Lower case without accents, so "suicídio" and "suicidio", "müde" and "mude" share n-grams."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _char_map() -> HashingVectorizer:
+    return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), n_features=CHAR_FEATURES,
+                             alternate_sign=False, norm="l2", lowercase=False)
+
+
+def _word_map() -> HashingVectorizer:
+    return HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=WORD_FEATURES, alternate_sign=False,
+                             norm="l2", lowercase=False, token_pattern=r"(?u)\b\w+\b")
+
+
+class Features:
+    """Text and vectors to one sparse row per reading; the same maps at training and at run time."""
+
+    def __init__(self) -> None:
+        self.chars = _char_map()
+        self.words = _word_map()
+
+    def chars_only(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return self.chars.transform([normalise(t) for t in texts])
+
+    def rows(self, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
+        folded = [normalise(t) for t in texts]
+        return sparse.hstack([self.chars.transform(folded), self.words.transform(folded),
+                              sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)], format="csr")
+
+
+def words_of(text: str) -> list[str]:
+    return WORD.findall(normalise(text))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probabilities: dict[Label, float]
+    language: Language
+
+
+@dataclass
+class TriageModel:
+    """Weights of the label and language heads, and where they came from."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    text_coef: np.ndarray
+    text_intercept: np.ndarray
+    lang_coef: np.ndarray
+    lang_intercept: np.ndarray
+    vocabulary: frozenset[str]
+    meta: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.features = Features()
+        # Feature-major weights, so a message's few non-zero features gather their rows directly.
+        self._label_weights = np.ascontiguousarray(self.coef.T)
+        self._text_weights = np.ascontiguousarray(self.text_coef.T)
+        self._lang_weights = np.ascontiguousarray(self.lang_coef.T)
+
+    @property
+    def data_hash(self) -> str:
+        return str(self.meta["data_hash"])
+
+    def predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[Prediction]:
+        rows = self.features.rows(texts, vectors)
+        label_p = _softmax(_scores(rows, self._label_weights) + self.intercept)
+        lang_scores = _scores(rows, self._lang_weights, limit=CHAR_FEATURES) + self.lang_intercept
+        return [Prediction(dict(zip(LABELS, map(float, p), strict=True)), LANGUAGES[int(np.argmax(s))])
+                for p, s in zip(label_p, lang_scores, strict=True)]
+
+    def predict_text(self, texts: Sequence[str]) -> list[dict[Label, float]]:
+        """Label probabilities from the words alone (no embedding): for the single sentences of a longer
+        message, where a crisis sentence tacked onto a clinical question is diluted in the whole."""
+        if not texts:
+            return []
+        rows = self.features.rows(texts, np.zeros((len(texts), 0), dtype=np.float32))
+        probabilities = _softmax(_scores(rows, self._text_weights) + self.text_intercept)
+        return [dict(zip(LABELS, map(float, p), strict=True)) for p in probabilities]
+
+    def known_share(self, text: str) -> float:
+        """Share of a text's words seen in training: how much a decoded reading looks like a real message."""
+        words = words_of(text)
+        return sum(w in self.vocabulary for w in words) / len(words) if words else 0.0
+
+    def save(self, directory: Path = ASSET_DIR) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / "triage-model.npz", coef=self.coef.astype(np.float32),
+                            intercept=self.intercept.astype(np.float32),
+                            text_coef=self.text_coef.astype(np.float32),
+                            text_intercept=self.text_intercept.astype(np.float32),
+                            lang_coef=self.lang_coef.astype(np.float32),
+                            lang_intercept=self.lang_intercept.astype(np.float32))
+        meta = {**self.meta, "vocabulary": sorted(self.vocabulary)}
+        (directory / "triage-model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
+                                                     encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path = ASSET_DIR) -> TriageModel:
+        meta = json.loads((directory / "triage-model.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT or meta.get("labels") != list(LABELS) \
+                or meta.get("languages") != list(LANGUAGES):
+            raise ValueError(f"{directory}: triage model was trained for another format; run assistant triage train")
+        with np.load(directory / "triage-model.npz") as arrays:
+            parts = {name: arrays[name] for name in ("coef", "intercept", "text_coef", "text_intercept",
+                                                       "lang_coef", "lang_intercept")}
+        vocabulary = frozenset(meta.pop("vocabulary"))
+        return cls(**parts, vocabulary=vocabulary, meta=meta)
+
+
+def _scores(rows: sparse.csr_matrix, weights: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """rows @ weights for sparse rows, touching only each row's non-zero features (columns past ``limit``,
+    the other feature maps, are ignored)."""
+    out = np.zeros((rows.shape[0], weights.shape[1]), dtype=np.float64)
+    for i in range(rows.shape[0]):
+        start, end = rows.indptr[i], rows.indptr[i + 1]
+        indices, data = rows.indices[start:end], rows.data[start:end]
+        if limit is not None:
+            keep = indices < limit
+            indices, data = indices[keep], data[keep]
+        out[i] = data @ weights[indices]
+    return out
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def train(texts: Sequence[str], vectors: np.ndarray, labels: Sequence[Label], languages: Sequence[Language],
+          data_hash: str, c: float = 8.0) -> TriageModel:
+    """Fit both heads; deterministic for the same data (lbfgs, no random state involved)."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = Features()
+    rows = features.rows(texts, vectors)
+    weights = sample_weights(labels, languages)
+    label_ids = [LABELS.index(label) for label in labels]
+    label_head = LogisticRegression(C=c, max_iter=3000).fit(rows, label_ids, sample_weight=weights)
+    text_rows = rows[:, :CHAR_FEATURES + WORD_FEATURES]
+    text_head = LogisticRegression(C=c, max_iter=3000).fit(text_rows, label_ids, sample_weight=weights)
+    lang_head = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    lang_head.fit(rows[:, :CHAR_FEATURES], [LANGUAGES.index(lang) for lang in languages])
+    coef = _full_rows(label_head.coef_, label_head.classes_, len(LABELS))
+    intercept = _full_vector(label_head.intercept_, label_head.classes_, len(LABELS))
+    text_coef = _full_rows(text_head.coef_, text_head.classes_, len(LABELS))
+    text_intercept = _full_vector(text_head.intercept_, text_head.classes_, len(LABELS))
+    lang_coef = _full_rows(lang_head.coef_, lang_head.classes_, len(LANGUAGES))
+    lang_intercept = _full_vector(lang_head.intercept_, lang_head.classes_, len(LANGUAGES))
+    vocabulary = frozenset(w for t in texts for w in words_of(t))
+    meta = {"format": FORMAT, "labels": list(LABELS), "languages": list(LANGUAGES), "data_hash": data_hash,
+            "c": c, "messages": len(texts), "char_features": CHAR_FEATURES, "word_features": WORD_FEATURES,
+            "embedding_weight": EMBEDDING_WEIGHT}
+    return TriageModel(coef, intercept, text_coef, text_intercept, lang_coef, lang_intercept, vocabulary, meta)
+
+
+def sample_weights(labels: Sequence[Label], languages: Sequence[Language]) -> np.ndarray:
+    """Every label weighs the same in total, and within each language the labels keep their overall shares:
+    most non-English messages in the set are crises, and the model must not learn that a language is one."""
+    from collections import Counter
+
+    by_label, by_lang = Counter(labels), Counter(languages)
+    both = Counter(zip(labels, languages, strict=True))
+    total = len(labels)
+    weights = np.array([(by_label[lab] / total) / (both[(lab, lang)] / by_lang[lang])
+                        * total / (len(by_label) * by_label[lab]) for lab, lang in zip(labels, languages, strict=True)])
+    return weights / weights.mean()
+
+
+def _full_rows(coef: np.ndarray, classes: np.ndarray, count: int) -> np.ndarray:
+    """One weight row per known class, even when the data lacks a class: a missing class can never win."""
+    out = np.zeros((count, coef.shape[1]), dtype=np.float32)
+    out[classes] = coef
+    return out
+
+
+def _full_vector(intercept: np.ndarray, classes: np.ndarray, count: int) -> np.ndarray:
+    out = np.full(count, -1e4, dtype=np.float32)
+    out[classes] = intercept
+    return out
+
+
+def train_from_set(directory: Path, embedder: Any, c: float = 8.0) -> TriageModel:
+    """``assistant triage train``: fit on the train split of the labelled set under ``directory``; dev is for
+    tuning the policy, test and the external file only for the final figures."""
+    from assistant.safety.triage_set import data_hash, load_set, of_split
+
+    train_set = of_split(load_set(directory), "train")
+    texts = [m.reading for m in train_set]
+    vectors = embedder.embed(texts)
+    return train(texts, vectors, [m.label for m in train_set], [m.lang for m in train_set], data_hash(directory), c)
