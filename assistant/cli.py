@@ -104,17 +104,23 @@ def corpus() -> None:
 
 @corpus.command("check")
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Folder of documents.")
+@click.option("--strict", is_flag=True, help="Fail on writing-rule warnings too, not only on errors.")
 @click.pass_context
-def corpus_check(ctx: click.Context, corpus_dir: Path | None) -> None:
-    """Validate every document against the corpus schema; exit 1 on any problem."""
+def corpus_check(ctx: click.Context, corpus_dir: Path | None, strict: bool) -> None:
+    """Validate every document (schema, level rule, writing rules); exit 1 on any problem."""
     from assistant.corpus import load_corpus
+    from assistant.corpus.style import style_warnings
 
     corpus_dir = corpus_dir or _settings(ctx).corpus_dir
     result = load_corpus(corpus_dir)
     for problem in result.problems:
         click.echo(f"error: {problem.message}", err=True)
-    click.echo(f"{len(result.documents)} documents valid, {len(result.problems)} problems in {corpus_dir}")
-    sys.exit(1 if result.problems else 0)
+    warnings = [w for doc in result.documents for w in style_warnings(doc)]
+    for warning in warnings:
+        click.echo(f"{'error' if strict else 'warning'}: {warning}", err=True)
+    click.echo(f"{len(result.documents)} documents valid, {len(result.problems)} problems, "
+               f"{len(warnings)} warnings in {corpus_dir}{' (strict)' if strict else ''}")
+    sys.exit(1 if result.problems or (strict and warnings) else 0)
 
 
 def print_answer(answer: object) -> None:

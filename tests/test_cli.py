@@ -32,7 +32,8 @@ def test_ingest_reports_then_embeds_nothing_the_second_time(tmp_path: Path) -> N
 
 def test_sources_lists_documents_with_design_and_level(tmp_path: Path) -> None:
     env = {"ASSISTANT_DATA_DIR": str(tmp_path / "data")}
-    write_doc(tmp_path / "corpus", "alpha2010", design="meta-analysis", evidence_level=1)
+    write_doc(tmp_path / "corpus", "alpha2010", design="meta-analysis", evidence_level=1,
+              included_studies="controlled trials")
     code, _ = run(["ingest", "--quiet", "--corpus", str(tmp_path / "corpus")], env)
     assert code == 0
     code, out = run(["sources"], env)

@@ -78,7 +78,8 @@ def load_markdown(path: Path) -> Iterator[Document]:
         source_path=str(path),
         route=tuple(meta.route),
         topics=tuple(meta.topics),
-        **meta.model_dump(exclude={"route", "topics"}),
+        # included_studies only feeds the level rule; the level it settles is what a reader sees.
+        **meta.model_dump(exclude={"route", "topics", "included_studies"}),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from assistant.corpus.levels import IncludedStudies, LevelRuleError, expected_level, explain
 from assistant.corpus.models import DESIGNS, ROUTES, TOPICS
 from assistant.errors import CorpusError
 
@@ -48,6 +49,8 @@ class FrontMatter(BaseModel):
     outcomes: str | None
     route: list[Route]
     topics: list[Topic]
+    # Only syntheses declare it; the level rule needs to know whether they pooled uncontrolled studies.
+    included_studies: IncludedStudies | None = None
 
     @field_validator("id")
     @classmethod
@@ -113,7 +116,7 @@ def validate_front_matter(path: str, raw: object) -> FrontMatter:
     if not isinstance(raw, dict):
         raise CorpusError(path, "front matter must be a YAML mapping")
     try:
-        return FrontMatter.model_validate(raw)
+        meta = FrontMatter.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "front matter"
@@ -121,3 +124,20 @@ def validate_front_matter(path: str, raw: object) -> FrontMatter:
         if first["type"] == "missing":
             message = "required field is missing"
         raise CorpusError(path, message, field=field) from None
+    _check_level(path, meta)
+    return meta
+
+
+def _check_level(path: str, meta: FrontMatter) -> None:
+    """The declared level must be the one the rule in corpus/README.md gives its design and size."""
+    try:
+        level = expected_level(meta.design, meta.n, meta.included_studies)
+    except LevelRuleError as exc:
+        raise CorpusError(path, str(exc), field=exc.field) from None
+    if meta.evidence_level != level:
+        raise CorpusError(
+            path,
+            f"is {meta.evidence_level!r}, but the level rule (corpus/README.md) gives {level!r} for "
+            f"{explain(meta.design, meta.n, meta.included_studies)}",
+            field="evidence_level",
+        )

@@ -76,3 +76,82 @@ def test_shipped_corpus_passes_the_check() -> None:
     result = CliRunner().invoke(main, ["corpus", "check", "--corpus", str(SHIPPED_CORPUS)])
     assert result.exit_code == 0, result.output
     assert "0 problems" in result.output
+
+
+@pytest.mark.parametrize(
+    ("overrides", "level"),
+    [
+        ({"design": "randomized controlled trial", "n": 30}, 2),
+        ({"design": "randomized controlled trial", "n": 27}, 3),
+        ({"design": "randomized crossover trial", "n": 41}, 2),
+        ({"design": "randomized crossover trial", "n": 20}, 3),
+        ({"design": "meta-analysis", "n": None, "included_studies": "controlled trials"}, 1),
+        ({"design": "systematic review", "n": None, "included_studies": "includes uncontrolled studies"}, 4),
+        ({"design": "pooled analysis", "n": 367, "included_studies": "controlled trials"}, 1),
+        ({"design": "open-label", "n": 400}, 4),
+        ({"design": "case series", "n": 9}, 4),
+        ({"design": "preclinical", "n": None}, 5),
+        ({"design": "commentary", "n": None}, 5),
+        ({"design": "regulatory", "n": None}, "regulatory"),
+    ],
+)
+def test_the_level_rule_sets_the_level_from_design_and_size(tmp_path: Path, overrides: dict, level: object) -> None:
+    write_doc(tmp_path, "rated2015", evidence_level=level, **overrides)
+    result = load_corpus(tmp_path)
+    assert not result.problems, result.problems
+    assert result.documents[0].evidence_level == level
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"design": "randomized crossover trial", "n": 20, "evidence_level": 2}, "evidence_level",
+         "gives 3 for a randomized crossover trial of 20 participants (fewer than 30)"),
+        ({"design": "randomized controlled trial", "n": 80, "evidence_level": 3}, "evidence_level", "gives 2"),
+        ({"design": "systematic review", "n": None, "included_studies": "includes uncontrolled studies",
+          "evidence_level": 1}, "evidence_level", "gives 4"),
+        ({"design": "meta-analysis", "n": None, "evidence_level": 1}, "included_studies",
+         "required for a meta-analysis"),
+        ({"design": "randomized controlled trial", "n": 40, "evidence_level": 2,
+          "included_studies": "controlled trials"}, "included_studies", "applies only to"),
+        ({"design": "randomized controlled trial", "n": None, "evidence_level": 2}, "n", "required to rate"),
+        ({"design": "meta-analysis", "included_studies": "some trials"}, "included_studies", "Input should be"),
+    ],
+)
+def test_a_level_the_rule_does_not_give_is_rejected_naming_the_field(
+    tmp_path: Path, overrides: dict, field: str, message: str
+) -> None:
+    path = write_doc(tmp_path, "misrated2015", **overrides)
+    (problem,) = load_corpus(tmp_path).problems
+    assert f"{path}: {field}: " in problem.message
+    assert message in problem.message
+
+
+def test_every_shipped_document_is_at_the_level_the_rule_gives() -> None:
+    result = load_corpus(SHIPPED_CORPUS)
+    assert not result.problems, [p.message for p in result.problems]
+    levels = {d.id: d.evidence_level for d in result.documents}
+    # The three documents the rule moved, and their neighbours of the same kind.
+    assert levels["lapidus2014"] == levels["zarate2006"] == levels["berman2000"] == 3
+    assert levels["phillips2019"] == 2
+    assert levels["short2018"] == 4 and levels["han2016"] == 1
+
+
+def test_strict_check_fails_on_writing_rule_warnings_that_the_plain_check_only_reports(tmp_path: Path) -> None:
+    body = "## Results\nIn the terse2015 trial, e.g. MADRS fell.\n\n## Summary\nShort.\n"
+    write_doc(tmp_path, "terse2015", body=body)
+    plain = CliRunner().invoke(main, ["corpus", "check", "--corpus", str(tmp_path)])
+    strict = CliRunner().invoke(main, ["corpus", "check", "--strict", "--corpus", str(tmp_path)])
+    assert plain.exit_code == 0 and "warning: " in plain.output
+    assert strict.exit_code == 1 and "error: " in strict.output
+    for output in (plain.output, strict.output):
+        assert "body has 8 words (the corpus rule is 250-600)" in output
+        assert "writes 'e.g.'" in output
+        assert "are not in the order" in output
+        assert "1 documents valid, 0 problems, 3 warnings" in output
+
+
+def test_shipped_corpus_passes_the_strict_check() -> None:
+    result = CliRunner().invoke(main, ["corpus", "check", "--strict", "--corpus", str(SHIPPED_CORPUS)])
+    assert result.exit_code == 0, result.output
+    assert "44 documents valid, 0 problems, 0 warnings" in result.output
