@@ -128,8 +128,8 @@ class SafetyTriage:
         parts = sentences(plain)
         # One sentence alone counts only for a crisis, and only at its own (higher) bar: a clinical question
         # with one crisis sentence tacked on must escalate, a sentence that merely mentions a dose must not.
-        part_labels = ["crisis" for p in self.model.predict_text(parts)
-                       if p["crisis"] >= self.policy.sentence_crisis] if len(parts) > 1 else []
+        part_p = self.model.predict_text(parts) if len(parts) > 1 else []
+        part_labels = ["crisis" for p in part_p if p["crisis"] >= self.policy.sentence_crisis]
         reasons = [f"{plain_label} p={predictions[0].probabilities[plain_label]:.2f}"]
         if "crisis" in part_labels and plain_label != "crisis":
             reasons.append("crisis in one sentence")
@@ -148,6 +148,10 @@ class SafetyTriage:
         if spread and plain_label != "crisis":
             reasons.append("crisis with the earlier turns")
         requests = frozenset(label for label in (plain_label, *decoded_labels) if label in DECLINED)
+        if crisis_now:
+            # In a crisis, what any one sentence asks for is declined too: the reply then carries the refusal, not
+            # the evidence summary, and a refusal more costs a person in crisis nothing.
+            requests |= {label for p in part_p if (label := self.decide_text(p)) in DECLINED}
         if escalated_before:
             reasons.append("conversation escalated earlier")
         label: Label = "crisis" if crisis_now else next((lab for lab in DECLINED if lab in requests), plain_label)
