@@ -48,8 +48,8 @@ def test_a_crisis_that_asks_for_an_amount_gets_the_resources_and_the_refusal(tri
 
 
 def test_the_earlier_turns_turn_a_harmless_message_into_a_crisis(triage: SafetyTriage) -> None:
-    alone = triage.classify("so saturday it is")
-    together = triage.classify("so saturday it is", [Turn(user="I have been hoarding my pills for weeks")])
+    alone = triage.classify("ok, all of them at once then")
+    together = triage.classify("ok, all of them at once then", [Turn(user="I have been hoarding my pills for weeks")])
     assert not alone.escalated
     assert together.escalated and "crisis with the earlier turns" in together.reasons
 

@@ -1,0 +1,64 @@
+"""Training the triage classifier: reproducible, saved as plain arrays with its data hash, loaded back the same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.index import MiniLMEmbedder
+from assistant.safety.triage_model import TriageModel, normalise, train_from_set
+from assistant.safety.triage_set import data_hash
+
+MESSAGES = {
+    "crisis": ["i want to die tonight", "i have a plan to end my life", "quiero morir ya", "je veux mourir"],
+    "dosing_request": ["how many mg should i take at home", "what dose for me, i weigh 70 kg"],
+    "misuse_request": ["where can i buy ketamine online", "how do i get a k hole"],
+    "lethal_dose": ["what is the lethal dose of ketamine", "how much ketamine is an overdose"],
+    "clinical": ["what did transform-2 find", "how fast does ketamine work", "side effects of esketamine"],
+}
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("triage")
+    lines = []
+    for label, texts in MESSAGES.items():
+        for i, text in enumerate(texts):
+            lang = "es" if text.startswith("quiero") else "fr" if text.startswith("je") else "en"
+            lines.append(json.dumps({"id": f"{label}-{i}", "text": text, "label": label, "form": "t", "lang": lang,
+                                     "group": f"{label}-{i}"}))
+    (folder / "small.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_trained_model_round_trips_through_its_files(small_set: Path, tmp_path: Path,
+                                                        embedder: MiniLMEmbedder) -> None:
+    model = train_from_set(small_set, embedder)
+    model.save(tmp_path)
+    loaded = TriageModel.load(tmp_path)
+    assert loaded.data_hash == data_hash(small_set) and not list(tmp_path.glob("*.pkl"))
+    texts = ["i want to die tonight", "what did transform-2 find"]
+    vectors = embedder.embed(texts)
+    for a, b in zip(model.predict(texts, vectors), loaded.predict(texts, vectors), strict=True):
+        assert a.language == b.language
+        assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)
+
+
+def test_training_twice_gives_the_same_weights(small_set: Path, embedder: MiniLMEmbedder) -> None:
+    first, second = train_from_set(small_set, embedder), train_from_set(small_set, embedder)
+    assert np.array_equal(first.coef, second.coef) and first.meta == second.meta
+
+
+def test_an_artefact_of_another_format_is_refused(small_set: Path, tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    train_from_set(small_set, embedder).save(tmp_path)
+    meta = json.loads((tmp_path / "triage-model.json").read_text())
+    (tmp_path / "triage-model.json").write_text(json.dumps({**meta, "format": 0}))
+    with pytest.raises(ValueError, match="another format"):
+        TriageModel.load(tmp_path)
+
+
+def test_accents_and_case_do_not_change_the_features() -> None:
+    assert normalise("SUICÍDIO Müde") == "suicidio mude"
