@@ -54,9 +54,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for area in (chat.bp, conversations.bp, sources.bp, openai_api.bp):
         api.register_blueprint(area)
     openai_api.init_app(app)
-    app.extensions["assistant.limiter"] = security.init_app(app, settings.web, api, ai_sdk.bp)
+    ui = Blueprint("api", __name__, url_prefix="/api")  # the AI SDK's default path, /api/chat
+    ui.register_blueprint(ai_sdk.bp)
+    app.extensions["assistant.limiter"] = security.init_app(app, settings.web, api, ui)
     app.register_blueprint(api)
-    app.register_blueprint(ai_sdk.bp)
+    app.register_blueprint(ui)
     for area in (health.bp, openapi.bp, widget.bp):
         app.register_blueprint(area)
 

@@ -19,7 +19,7 @@ from assistant.web import context, sse
 from assistant.web.asking import ask, stream
 from assistant.web.body import parse_json
 
-bp = Blueprint("ai_sdk", __name__, url_prefix="/api")
+bp = Blueprint("ai_sdk", __name__)
 PROTOCOL = "ai-sdk"
 
 
