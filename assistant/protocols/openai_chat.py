@@ -23,15 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Answer, Caveat, Citation, Safety
-from assistant.protocols.conversation import Said
+from assistant.protocols.conversation import Said, context_text
 from assistant.protocols.text import answer_text, text_pieces
 from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS, clean_text
 
 MODEL_ID = "ketamine-evidence-assistant"
 OWNER = "ketamine-evidence-assistant"
-# Longest text accepted in a system, developer or assistant message: they are history, not questions,
-# and an assistant message is this service's own reply (answer, references, caveats) sent back.
-MAX_CONTEXT_CHARS = 20_000
 
 
 class _Request(BaseModel):
@@ -72,8 +69,8 @@ class ChatMessage(_Request):
             clean_text(text, limit=(info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS))
         elif value is None and role != "assistant":
             raise ValueError(f"a {role} message needs its text")
-        elif text.strip():
-            clean_text(text, limit=MAX_CONTEXT_CHARS)
+        else:
+            context_text(text)
         return value
 
     def said(self) -> Said:

@@ -24,8 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Answer, Caveat, Citation, Safety
-from assistant.protocols.conversation import Said
-from assistant.protocols.openai_chat import MAX_CONTEXT_CHARS
+from assistant.protocols.conversation import Said, context_text
 from assistant.protocols.text import text_pieces
 from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS, clean_text
 
@@ -49,6 +48,11 @@ class UIPart(_Request):
     type: str = Field(description="`text` parts are read; other parts of assistant messages are skipped.")
     text: str | None = None
 
+    @field_validator("text")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return None if value is None else context_text(value)
+
 
 class UIMessage(_Request):
     id: str | None = None
@@ -68,8 +72,8 @@ class UIMessage(_Request):
                                               {"number": number, "got": repr(got)})
             limit = (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)
             clean_text(_text(parts), limit=limit)
-        elif _text(parts).strip():
-            clean_text(_text(parts), limit=MAX_CONTEXT_CHARS)
+        else:
+            context_text(_text(parts))
         return parts
 
     def said(self) -> Said:
