@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Answer, Caveat, Citation, Safety
-from assistant.protocols.conversation import Said, context_text
+from assistant.protocols.conversation import Said, context_text, question_text
 from assistant.protocols.text import text_pieces
-from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS, clean_text
+from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS
 
 HEADER = "x-vercel-ai-ui-message-stream"
 VERSION = "v1"
@@ -48,11 +48,6 @@ class UIPart(_Request):
     type: str = Field(description="`text` parts are read; other parts of assistant messages are skipped.")
     text: str | None = None
 
-    @field_validator("text")
-    @classmethod
-    def _plain(cls, value: str | None) -> str | None:
-        return None if value is None else context_text(value)
-
 
 class UIMessage(_Request):
     id: str | None = None
@@ -70,10 +65,14 @@ class UIMessage(_Request):
                     got = part.type if part.type.isprintable() and len(part.type) <= 40 else "another kind"
                     raise PydanticCustomError("content_part", "part {number}: only text parts are read (got {got})",
                                               {"number": number, "got": repr(got)})
+            if not parts:
+                raise PydanticCustomError("blank", "must contain some text, not only whitespace")
             limit = (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)
-            clean_text(_text(parts), limit=limit)
+            question_text([part.text or "" for part in parts], limit)
         else:
-            context_text(_text(parts))
+            for part in parts:
+                if part.text is not None:
+                    context_text(part.text)
         return parts
 
     def said(self) -> Said:
@@ -81,7 +80,7 @@ class UIMessage(_Request):
 
 
 def _text(parts: list[UIPart]) -> str:
-    return "\n".join(part.text for part in parts if part.type == "text" and part.text is not None)
+    return "\n".join(part.text.strip() for part in parts if part.type == "text" and part.text is not None)
 
 
 class UIChatRequest(_Request):
