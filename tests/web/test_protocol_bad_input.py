@@ -228,3 +228,20 @@ def test_the_same_rate_limit_applies_and_its_429_is_in_the_protocols_shape(
         assert error["type"] == "requests" and error["code"] == "rate_limited"
     else:
         assert error["code"] == "rate_limited"
+
+
+SITE = "https://clinic.example.org"
+
+
+@pytest.mark.parametrize("path", [COMPLETIONS, UI_CHAT])
+def test_a_listed_origin_may_call_the_protocol_endpoints_from_a_browser(make_app: AppFactory, path: str) -> None:
+    client = make_app(cors_origins=[SITE], api_keys=["the-key"]).test_client()
+
+    preflight = client.options(path, headers={"Origin": SITE, "Access-Control-Request-Method": "POST",
+                                              "Access-Control-Request-Headers": "content-type,authorization"})
+    refused = client.post(path, headers={"Origin": SITE}, **raw("{not json"))
+    foreign = client.post(path, headers={"Origin": "https://evil.example.com"}, **raw("{not json"))
+
+    assert preflight.status_code == 200 and preflight.headers["Access-Control-Allow-Origin"] == SITE
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == SITE
+    assert "Origin" in refused.headers["Vary"] and "Access-Control-Allow-Origin" not in foreign.headers
