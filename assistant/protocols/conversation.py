@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Turn
 from assistant.errors import ValidationFailed
-from assistant.schemas import ALLOWED_CONTROLS
+from assistant.schemas import ALLOWED_CONTROLS, clean_text
 
 # Longest text accepted in a system, developer or assistant message: they are history, not questions,
 # and an assistant message is this service's own reply (answer, references, caveats) sent back.
@@ -39,6 +39,16 @@ class Said:
 class Conversation:
     question: str
     history: list[Turn]
+
+
+def question_text(texts: Sequence[str], limit: int) -> str:
+    """A user message's text parts, each typed text by itself (trimmed, not blank, no control characters),
+    joined by line breaks and counted together against the limit."""
+    joined = "\n".join(clean_text(text, limit=limit) for text in texts)
+    if len(joined) > limit:
+        raise PydanticCustomError("too_long", "must be at most {limit} characters in all (got {length})",
+                                  {"limit": limit, "length": len(joined)})
+    return joined
 
 
 def context_text(text: str) -> str:

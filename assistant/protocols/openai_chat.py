@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Answer, Caveat, Citation, Safety
-from assistant.protocols.conversation import Said, context_text
+from assistant.protocols.conversation import Said, context_text, question_text
 from assistant.protocols.text import answer_text, text_pieces
-from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS, clean_text
+from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS
 
 MODEL_ID = "ketamine-evidence-assistant"
 OWNER = "ketamine-evidence-assistant"
@@ -62,15 +62,14 @@ class ChatMessage(_Request):
     @classmethod
     def _content(cls, value: str | list[TextPart] | None, info: ValidationInfo) -> str | list[TextPart] | None:
         role = info.data.get("role")
-        text = joined(value)
-        if role == "user":
-            if value is None:
-                raise ValueError("a user message needs its text")
-            clean_text(text, limit=(info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS))
-        elif value is None and role != "assistant":
+        texts = [] if value is None else [value] if isinstance(value, str) else [part.text for part in value]
+        if value is None and role != "assistant":
             raise ValueError(f"a {role} message needs its text")
+        if role == "user":
+            question_text(texts, (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS))
         else:
-            context_text(text)
+            for text in texts:  # unstripped: a context text may be blank, but not hide a control character
+                context_text(text)
         return value
 
     def said(self) -> Said:
@@ -94,7 +93,7 @@ def content_shape(value: Any) -> Any:
 def joined(content: str | list[TextPart] | None) -> str:
     if content is None:
         return ""
-    return content if isinstance(content, str) else "\n".join(part.text for part in content)
+    return content.strip() if isinstance(content, str) else "\n".join(part.text.strip() for part in content)
 
 
 class StreamOptions(_Request):

@@ -69,6 +69,8 @@ OPENAI_CASES = [
     pytest.param(asks({"role": "user", "content": "a\x00b"}), 400, "messages[0].content", "U+0000", id="nul"),
     pytest.param(asks({"role": "system", "content": "ring \x07"}, ASK), 400, "messages[0].content",
                  "control characters", id="system-control-character"),
+    pytest.param(asks({"role": "assistant", "content": "\x0b"}, ASK), 400, "messages[0].content",
+                 "control characters", id="assistant-blank-control"),
     pytest.param(asks({"role": "system", "content": "Be brief."}), 400, "messages", "user message",
                  id="no-user-message"),
     pytest.param(asks(ASK, {"role": "assistant", "content": "Yes."}), 400, "messages", "last message",
