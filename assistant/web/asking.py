@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask import Response, stream_with_context
 
@@ -32,7 +33,7 @@ def ask(asked: Conversation, protocol: str) -> Answer:
     return answer
 
 
-def stream(frames: Callable[[], Iterator[str]], failed: Callable[[int, dict], str],
+def stream(frames: Callable[[], Iterator[str]], failed: Callable[[int, dict[str, Any]], str],
            headers: dict[str, str] | None = None) -> Response:
     """An SSE response of ``frames()``; an exception while answering becomes ``failed(status, body)``
     (the status line is already sent, so the failure is reported in-band), then the stream ends."""
