@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install index lint browser services clean
+.PHONY: run test install index lint browser services js clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ services:
 	   (apt-get update -qq && apt-get install -y -qq redis-server postgresql >/dev/null)) >/dev/null 2>&1 \
 	  || echo "note: redis-server or postgresql could not be installed; the tests that need them will fail and say so."; }
 
-test: index browser services
+# The AI SDK (npm package `ai`) that tests/web/test_ai_sdk.py drives, pinned by tests/js/package-lock.json.
+JS_STAMP := tests/js/node_modules/.package-lock.json
+$(JS_STAMP): tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+
+js: $(JS_STAMP)
+
+test: index browser services js
 	$(BIN)/ruff check assistant tests
 	$(BIN)/python -m pytest
 
@@ -43,4 +50,4 @@ lint: install
 	$(BIN)/ruff check assistant tests
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache tests/js/node_modules

@@ -264,11 +264,15 @@ _QUESTIONS_OPTION = click.option(
 @click.pass_context
 def bench_http(ctx: click.Context, questions_path: Path, duration: float, workers: int | None,
                threads: int | None) -> None:
-    """POST /v1/chat latency for 1 and for 8 concurrent clients against `assistant serve` on loopback."""
+    """POST /v1/chat latency for 1 and for 8 concurrent clients against `assistant serve` on loopback, then
+    the time to the first text delta of one streaming client on /v1/chat, /v1/chat/completions and /api/chat."""
     from assistant.evaluation.load import LoadPlan
     from assistant.evaluation.load_bench import Run, render_report
 
-    runs = [Run("1 client", LoadPlan(1, duration)), Run("8 clients", LoadPlan(8, duration))]
+    runs = [Run("1 client", LoadPlan(1, duration)), Run("8 clients", LoadPlan(8, duration)),
+            Run("1 stream /v1/chat", LoadPlan(1, duration, stream=True)),
+            Run("1 stream chat/compl.", LoadPlan(1, duration, stream=True, protocol="openai")),
+            Run("1 stream /api/chat", LoadPlan(1, duration, stream=True, protocol="ai-sdk"))]
     report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads)
     click.echo(render_report(report))
     sys.exit(1 if report.errors else 0)

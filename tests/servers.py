@@ -128,6 +128,19 @@ class PostgresServer:
              "-k", str(self.data), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
              "-c", "max_connections=200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.process, "postgres")
+        self._wait_until_accepting()
+
+    def _wait_until_accepting(self, timeout_s: float = 60.0) -> None:
+        """The port opens before recovery ends ("not yet accepting connections" after an immediate stop):
+        started means connections are accepted, as pg_isready reports it."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            probe = subprocess.run([str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port),
+                                    "-t", "5"], capture_output=True)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.1)
+        pytest.fail(f"postgres did not accept connections on {self.port} within {timeout_s:.0f} s")
 
     def stop(self) -> None:
         if self.process is None:

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from assistant.evaluation import load_protocols
+from assistant.evaluation.load_protocols import Protocol
+
 STREAM_ACCEPT = "text/event-stream"
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class LoadPlan:
     timeout_s: float = 60.0
     api_keys: Sequence[str] = ()  # one per client when set, so per-key limits see separate users
     max_requests: int | None = None  # per client; the run ends early when every client has sent this many
+    protocol: Protocol = "v1"  # v1: POST /v1/chat; openai: /v1/chat/completions; ai-sdk: /api/chat (always streams)
 
 @dataclass(frozen=True)
 class Sample:
@@ -45,6 +49,8 @@ class Sample:
     message_id: str | None = None
     conversation_id: str | None = None
     first_event_s: float | None = None  # streaming only: until the first SSE event
+    first_delta_s: float | None = None  # streaming only: until the first piece of answer text
+    reply: str | None = None  # the answer text, for protocols where the client sends the history back
 
     @property
     def ok(self) -> bool:
@@ -74,6 +80,9 @@ class LoadResult:
 
     def first_event_ms(self, q: float) -> float:
         return percentile([s.first_event_s for s in self.completed if s.first_event_s is not None], q) * 1000
+
+    def first_delta_ms(self, q: float) -> float:
+        return percentile([s.first_delta_s for s in self.completed if s.first_delta_s is not None], q) * 1000
 
     def statuses(self) -> Counter[str]:
         return Counter("no response" if s.status is None else str(s.status) for s in self.samples)
@@ -114,14 +123,21 @@ def run_load(base_url: str, questions: Sequence[str], plan: LoadPlan,
         with httpx.Client(base_url=base_url, timeout=plan.timeout_s, headers=headers) as http:
             while more():
                 conversation_id: str | None = None
+                history: list[tuple[str, str]] = []
                 for _ in range(plan.turns_per_conversation):
                     if not more():
                         break
                     sent += 1
-                    sample = _ask(http, number, next(asked), conversation_id, plan.stream, began)
+                    question = next(asked)
+                    if plan.protocol == "v1":
+                        sample = _ask(http, number, question, conversation_id, plan.stream, began)
+                    else:
+                        sample = _ask_stateless(http, number, question, history, plan, began)
                     with lock:
                         samples.append(sample)
                     conversation_id = sample.conversation_id if sample.ok else None
+                    if sample.ok and sample.reply is not None:
+                        history.append((question, sample.reply))
                     if not sample.ok:
                         time.sleep(0.05)  # a refused connection returns at once; do not spin
                         break
@@ -158,18 +174,36 @@ def _ask(http: httpx.Client, number: int, message: str, conversation_id: str | N
                 response.read()
                 return sample(response.status_code, f"http {response.status_code}: {response.text[:200]}")
             first: float | None = None
+            delta: float | None = None
             for name, data in sse_events(response.iter_lines()):
                 first = first if first is not None else time.monotonic() - started
+                if name == "delta" and delta is None:
+                    delta = time.monotonic() - started
                 if name == "error":
-                    return sample(200, f"error event: {data}", first_event_s=first)
+                    return sample(200, f"error event: {data}", first_event_s=first, first_delta_s=delta)
                 if name == "done":
                     return sample(200, message_id=data["message_id"], conversation_id=data["conversation_id"],
-                                  first_event_s=first)
-            return sample(200, "stream ended before its done event", first_event_s=first)
+                                  first_event_s=first, first_delta_s=delta)
+            return sample(200, "stream ended before its done event", first_event_s=first, first_delta_s=delta)
     except httpx.HTTPError as exc:
         return sample(None, f"{exc.__class__.__name__}: {exc}")
     except (ValueError, KeyError) as exc:  # a 200 whose body is not the documented answer
         return sample(200, f"bad body: {exc.__class__.__name__}: {exc}")
+
+def _ask_stateless(http: httpx.Client, number: int, message: str, history: Sequence[tuple[str, str]],
+                   plan: LoadPlan, began: float) -> Sample:
+    started = time.monotonic()
+    try:
+        reply = load_protocols.ask(http, plan.protocol, message, history, plan.stream)
+    except httpx.HTTPError as exc:
+        return Sample(number, started - began, time.monotonic() - started, None, f"{exc.__class__.__name__}: {exc}")
+    except (ValueError, KeyError) as exc:
+        return Sample(number, started - began, time.monotonic() - started, 200,
+                      f"bad body: {exc.__class__.__name__}: {exc}")
+    return Sample(number, started - began, time.monotonic() - started, reply.status, reply.error,
+                  first_event_s=reply.first_event_s, first_delta_s=reply.first_delta_s,
+                  reply=reply.text if reply.error is None else None)
+
 
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, object]]]:
     """(event, data) pairs from SSE lines, as a browser's EventSource would parse them."""

@@ -224,7 +224,8 @@ def render_report(report: BenchReport) -> str:
         lines.append(render(result, label))
         if result.plan.stream:
             lines.append(f"{'':<22} first SSE event p50 {result.first_event_ms(50):.1f} ms, "
-                         f"p95 {result.first_event_ms(95):.1f} ms")
+                         f"p95 {result.first_event_ms(95):.1f} ms; first text delta p50 "
+                         f"{result.first_delta_ms(50):.1f} ms, p95 {result.first_delta_ms(95):.1f} ms")
         if result.errors:
             kinds = ", ".join(f"{kind} x{count}" for kind, count in result.error_kinds().most_common())
             lines.append(f"{'':<22} errors: {kinds}")

@@ -17,6 +17,7 @@ from assistant.services import Services, build_services
 from assistant.settings import Settings, load_settings
 from assistant.slack import init_slack
 from assistant.web import (
+    ai_sdk,
     chat,
     context,
     conversations,
@@ -24,6 +25,7 @@ from assistant.web import (
     health,
     logs,
     metrics,
+    openai_api,
     openapi,
     security,
     sources,
@@ -49,10 +51,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.init_app(app)
 
     api = Blueprint("v1", __name__, url_prefix="/v1")
-    for area in (chat.bp, conversations.bp, sources.bp):
+    for area in (chat.bp, conversations.bp, sources.bp, openai_api.bp):
         api.register_blueprint(area)
-    app.extensions["assistant.limiter"] = security.init_app(app, settings.web, api)
+    openai_api.init_app(app)
+    ui = Blueprint("api", __name__, url_prefix="/api")  # the AI SDK's default path, /api/chat
+    ui.register_blueprint(ai_sdk.bp)
+    app.extensions["assistant.limiter"] = security.init_app(app, settings.web, api, ui)
     app.register_blueprint(api)
+    app.register_blueprint(ui)
     for area in (health.bp, openapi.bp, widget.bp):
         app.register_blueprint(area)
 

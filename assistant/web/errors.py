@@ -9,6 +9,7 @@ under the request id, and the client gets a generic 500 that quotes the id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
@@ -36,6 +37,9 @@ HTTP_CODES = {
     503: "unavailable",
 }
 RETRY_AFTER_UNAVAILABLE_S = 5
+# (status, body in our shape) -> (status, body in a protocol's own shape), for paths that speak one.
+Dialect = Callable[[int, dict[str, Any]], tuple[int, dict[str, Any]]]
+DIALECTS = "assistant.error_dialects"
 # Longest client-supplied id or path quoted back in an error message.
 MAX_QUOTED_CHARS = 128
 
@@ -117,6 +121,23 @@ def _http_message(exc: HTTPException) -> str:
     return described or exc.name
 
 
+def speak(app: Flask, path: str, dialect: Dialect) -> None:
+    """Answer errors under ``path`` (the path itself and below it) in ``dialect``, e.g. OpenAI's error shape.
+
+    Chosen by path rather than by blueprint so that routing failures (404, 405), which belong to no
+    blueprint, are in the protocol's shape too.
+    """
+    app.extensions.setdefault(DIALECTS, []).append((path.rstrip("/"), dialect))
+
+
+def in_dialect(status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The error as the current request's protocol spells it (our own shape unless a dialect claims the path)."""
+    for path, dialect in current_app.extensions.get(DIALECTS, []):
+        if request.path == path or request.path.startswith(path + "/"):
+            return dialect(status, body)
+    return status, body
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(AssistantError, _assistant_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -124,7 +145,7 @@ def init_app(app: Flask) -> None:
 
 
 def _assistant_error(exc: AssistantError) -> Response:
-    status, body = body_for(exc)
+    status, body = in_dialect(*body_for(exc))
     if status >= 500:
         log.warning("request failed: %s", exc.code, extra={"fields": {"code": exc.code, "status": status}})
     response = jsonify(body)
@@ -137,7 +158,7 @@ def _assistant_error(exc: AssistantError) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
-    status, body = body_for(exc)
+    status, body = in_dialect(*body_for(exc))
     response = exc.get_response()  # keeps Allow, Retry-After and friends
     response.set_data(jsonify(body).get_data())
     response.content_type = "application/json"
@@ -149,7 +170,7 @@ def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):  # pragma: no cover - Flask routes these to _http_error
         return _http_error(exc)
     log.exception("unexpected error", extra={"fields": {"path": request.path, "method": request.method}})
-    status, body = body_for(exc)
+    status, body = in_dialect(*body_for(exc))
     response = jsonify(body)
     response.status_code = status
     return response

@@ -17,17 +17,34 @@ from pydantic.json_schema import models_json_schema
 
 from assistant import schemas
 from assistant.corpus.models import DESIGNS, ROUTES, TOPICS
+from assistant.protocols import openai_chat, ui_stream
+from assistant.protocols.conversation import MAX_CONTEXT_CHARS
 from assistant.settings import Settings
 from assistant.web import context
 
 bp = Blueprint("openapi", __name__)
 
-REQUEST_MODELS: list[type[BaseModel]] = [schemas.ChatRequest, schemas.FeedbackRequest]
+REQUEST_MODELS: list[type[BaseModel]] = [schemas.ChatRequest, schemas.FeedbackRequest,
+                                          openai_chat.ChatCompletionRequest, ui_stream.UIChatRequest]
 RESPONSE_MODELS: list[type[BaseModel]] = [
     schemas.ChatResponse, schemas.ConversationRecord, schemas.FeedbackResponse, schemas.SourceList,
     schemas.SourceRecord, schemas.Health, schemas.Readiness, schemas.ErrorResponse, schemas.MetaEvent,
     schemas.DeltaEvent, schemas.CitationsEvent, schemas.CaveatsEvent, schemas.DoneEvent,
+    openai_chat.ChatCompletion, openai_chat.ChatCompletionChunk, openai_chat.ModelList,
+    openai_chat.OpenAIErrorResponse, *ui_stream.CHUNKS,
 ]
+COMPLETION_STREAM_DESCRIPTION = (
+    "Server-Sent Events without names, as OpenAI sends them: `chat.completion.chunk` objects (the first has "
+    "`delta.role`, the following ones `delta.content`: concatenate them; the last has `finish_reason` and the "
+    "extension fields), then `data: [DONE]`. A failure after the stream started is one OpenAIErrorResponse "
+    "event before `[DONE]`."
+)
+UI_STREAM_DESCRIPTION = (
+    "The AI SDK UI message stream (header `x-vercel-ai-ui-message-stream: v1`): one chunk per `data:` line, in "
+    "this order: `start`, `text-start`, `text-delta`..., `text-end`, one `source-url` (or `source-document`) per "
+    "citation, `data-caveats`, `data-safety`, `finish`; then `data: [DONE]`. A failure after the stream started is "
+    "an `error` chunk before `[DONE]`."
+)
 STREAM_DESCRIPTION = (
     "Server-Sent Events, in this order: `meta` (MetaEvent: ids, safety category, crisis message to show "
     "first), one or more `delta` (DeltaEvent: concatenate their `text`), `citations` (CitationsEvent), "
@@ -78,7 +95,8 @@ def build(settings: Settings) -> dict[str, Any]:
             },
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "Required on /v1 only when the server is configured with API keys."},
+                               "description": "Required on /v1 and /api only when the server is configured with "
+                                              "API keys."},
             },
         },
     }
@@ -109,10 +127,60 @@ def _write_in_checks_made_in_code(found: dict[str, Any], settings: Settings) -> 
     message["maxLength"] = settings.web.max_message_chars
     message["pattern"] = TYPED_TEXT_PATTERN
     _branch(found["FeedbackRequest"]["properties"]["comment"], "string")["pattern"] = TYPED_TEXT_PATTERN
+    _write_in_message_rules(found, settings.web.max_message_chars)
     filters = found["Filters"]["properties"]
     for name, allowed in (("designs", DESIGNS), ("routes", ROUTES), ("topics", TOPICS),
                           ("evidence_levels", EVIDENCE_LEVELS)):
         _branch(filters[name], "array")["items"] = {"enum": list(allowed)}
+
+
+# Context texts (system, developer and assistant messages) may be blank but hold no control characters.
+CONTEXT_TEXT = {"type": "string", "maxLength": MAX_CONTEXT_CHARS,
+                "pattern": f"^[^{_CONTROLS}]*$"}
+
+
+def _write_in_message_rules(found: dict[str, Any], limit: int) -> None:
+    """Each role's content rules, one schema per role: a user message is typed text, other roles are context.
+
+    Left to the descriptions (JSON Schema cannot state them): the last message must be the user's,
+    and a user message's text parts count together towards the limit.
+    """
+    typed = {"type": "string", "maxLength": limit, "pattern": TYPED_TEXT_PATTERN}
+
+    def parts(text: dict[str, Any], min_items: int = 0) -> dict[str, Any]:
+        part = {"type": "object", "required": ["type", "text"],
+                "properties": {"type": {"const": "text"}, "text": text}}
+        return {"type": "array", "items": part, "minItems": min_items}
+
+    def message(roles: list[str], content: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"type": "object", "required": ["role", "content"], "properties": {
+            "role": {"enum": roles}, "content": {"anyOf": content}, "name": {"type": ["string", "null"]}}}
+
+    user = message(["user"], [typed, parts(typed, 1)])
+    completions = found["ChatCompletionRequest"]["properties"]["messages"]
+    completions["items"] = {"oneOf": [user, message(["assistant"], [CONTEXT_TEXT, parts(CONTEXT_TEXT),
+                                                                   {"type": "null"}]),
+                                      message(["system", "developer"], [CONTEXT_TEXT, parts(CONTEXT_TEXT)])]}
+    completions["contains"] = {"properties": {"role": {"const": "user"}}, "required": ["role"]}
+    ui_part = found["UIPart"]["properties"]
+    ui_part["text"] = {"anyOf": [CONTEXT_TEXT, {"type": "null"}]}
+    found["UIUserMessage"] = {
+        "type": "object", "required": ["role", "parts"], "description": "A user message: text parts only.",
+        "properties": {"id": {"type": ["string", "null"]}, "role": {"const": "user"}, "parts": parts(typed, 1),
+                       "metadata": {}}}
+    ui = found["UIChatRequest"]["properties"]["messages"]
+    ui["items"] = {"oneOf": [_ref("UIUserMessage"), {"allOf": [
+        _ref("UIMessage"), {"properties": {"role": {"enum": ["system", "assistant"]}}}]}]}
+    ui["contains"] = {"properties": {"role": {"const": "user"}}, "required": ["role"]}
+
+
+def _data_stream_schema(description: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Unnamed events (``event`` reads as ``message``) whose data is one of ``payloads`` or ``[DONE]``."""
+    return {"description": description, "type": "object", "required": ["event", "data"], "properties": {
+        "event": {"const": "message"},
+        "data": {"type": "string", "anyOf": [
+            {"const": ui_stream.DONE},
+            {"contentMediaType": "application/json", "contentSchema": {"oneOf": payloads}}]}}}
 
 
 def _branch(schema: dict[str, Any], json_type: str) -> dict[str, Any]:
@@ -162,6 +230,15 @@ ERRORS = {
     "429": "Rate limit reached.",
     "503": "The evidence index is not available; retry later.",
 }
+OPENAI_ERRORS = {
+    "400": "Not JSON, or the JSON does not fit (OpenAI's status for both); `param` names the field.",
+    "401": "API keys are configured and none valid was sent (`code`: invalid_api_key).",
+    "405": "Method not allowed on this path.",
+    "413": "The body is larger than the configured limit.",
+    "415": "The body is not application/json.",
+    "429": "Rate limit reached (`type`: requests).",
+    "503": "The evidence index is not available; retry later.",
+}
 
 
 def _error_responses() -> dict[str, Any]:
@@ -169,11 +246,14 @@ def _error_responses() -> dict[str, Any]:
     for status, description in ERRORS.items():
         headers = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}} if status in {"429", "503"} else None
         responses[f"Error{status}"] = _json("ErrorResponse", description, headers)
+    for status, description in OPENAI_ERRORS.items():
+        headers = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}} if status in {"429", "503"} else None
+        responses[f"OpenAIError{status}"] = _json("OpenAIErrorResponse", description, headers)
     return responses
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"$ref": f"#/components/responses/Error{s}"} for s in statuses}
+def _errors(*statuses: int, kind: str = "Error") -> dict[str, Any]:
+    return {str(s): {"$ref": f"#/components/responses/{kind}{s}"} for s in statuses}
 
 
 API_SECURITY = [{"bearerAuth": []}, {}]
@@ -200,6 +280,50 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 **_errors(*body_errors, 404, 503),
+            },
+        }},
+        "/v1/chat/completions": {"post": {
+            "operationId": "createChatCompletion",
+            "summary": "OpenAI-compatible chat completion: the last user message is the question, the earlier "
+                       "messages its history; `stream: true` for chunks.",
+            "security": API_SECURITY,
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("ChatCompletionRequest")}}},
+            "responses": {
+                "200": {
+                    "description": "The answer as a chat completion (not stored: the API is stateless).",
+                    "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}},
+                    "content": {
+                        "application/json": {"schema": _ref("ChatCompletion")},
+                        "text/event-stream": {"schema": _data_stream_schema(COMPLETION_STREAM_DESCRIPTION, [
+                            _ref("ChatCompletionChunk"), _ref("OpenAIErrorResponse")])},
+                    },
+                },
+                **_errors(400, 401, 413, 415, 429, 503, kind="OpenAIError"),
+            },
+        }},
+        "/v1/models": {"get": {
+            "operationId": "listModels", "summary": "The one model this service answers as (OpenAI's model list).",
+            "security": API_SECURITY,
+            "responses": {"200": _json("ModelList", "The model list."), **_errors(401, 429, kind="OpenAIError")},
+        }},
+        "/api/chat": {"post": {
+            "operationId": "uiChat",
+            "summary": "The AI SDK UI message stream, as `useChat` posts and reads it; stateless like "
+                       "/v1/chat/completions.",
+            "security": API_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UIChatRequest")}}},
+            "responses": {
+                "200": {
+                    "description": "The answer as UI message chunks.",
+                    "headers": {
+                        "X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"},
+                        ui_stream.HEADER: {"description": "Always `v1`.", "schema": {"const": ui_stream.VERSION}},
+                    },
+                    "content": {"text/event-stream": {"schema": _data_stream_schema(
+                        UI_STREAM_DESCRIPTION, [_ref(model.__name__) for model in ui_stream.CHUNKS])}},
+                },
+                **_errors(400, 401, 413, 415, 422, 429),
             },
         }},
         "/v1/conversations/{conversation_id}": {

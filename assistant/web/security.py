@@ -1,8 +1,8 @@
 """What lets the API sit behind widgets on other sites: CORS, API keys, rate limits, safe headers.
 
-* CORS is off unless origins are configured; then only those origins may call ``/v1/*`` from a
+* CORS is off unless origins are configured; then only those origins may call ``/v1/*`` and ``/api/*`` from a
   browser, and preflights are answered without a key (browsers never send one on preflight).
-* API keys are optional. When configured, every ``/v1`` request must carry
+* API keys are optional. When configured, every ``/v1`` and ``/api`` request must carry
   ``Authorization: Bearer <key>``; keys are compared in constant time and never logged.
 * Rate limits apply per API key when a valid one is presented, otherwise per client address.
   The limiter runs before the key check, so guessing keys is rate limited too.
@@ -21,15 +21,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from assistant.errors import Unauthorized
 from assistant.settings import WebSettings
 
+API_PATHS = (r"/v1/*", r"/api/*")
 EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
 
 
-def init_app(app: Flask, web: WebSettings, api: Blueprint) -> Limiter:
-    """Protect the ``api`` blueprint; call before registering it on the app."""
+def init_app(app: Flask, web: WebSettings, *protected: Blueprint) -> Limiter:
+    """Protect the API blueprints (``/v1``, ``/api``) alike; call before registering them on the app."""
     if web.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=web.trusted_proxies, x_proto=web.trusted_proxies)  # type: ignore[method-assign]
     if web.cors_origins:
-        CORS(app, resources={r"/v1/*": {"origins": web.cors_origins}}, allow_headers=[
+        CORS(app, resources={prefix: {"origins": web.cors_origins} for prefix in API_PATHS}, allow_headers=[
             "Content-Type", "Authorization", "X-Request-ID", "Accept"], expose_headers=EXPOSED_HEADERS,
             methods=["GET", "POST", "DELETE", "OPTIONS"], max_age=600, supports_credentials=False)
         app.after_request(_vary_on_origin)
@@ -40,9 +41,10 @@ def init_app(app: Flask, web: WebSettings, api: Blueprint) -> Limiter:
         key_func=lambda: _client_key(keys), app=app, storage_uri=web.rate_limit_storage,
         headers_enabled=True, swallow_errors=True, strategy="fixed-window")
     limiter.request_filter(lambda: request.method == "OPTIONS")
-    limiter.limit(web.rate_limit)(api)
-    if keys:
-        api.before_request(lambda: _require_key(keys))
+    for api in protected:
+        limiter.limit(web.rate_limit)(api)
+        if keys:
+            api.before_request(lambda: _require_key(keys))
     app.after_request(_safe_headers)
     return limiter
 
@@ -87,7 +89,7 @@ def _vary_on_origin(response: Response) -> Response:
     flask-cors adds ``Vary: Origin`` only when several origins are configured; with one, a cache
     could hand the answer given to a foreign origin (no grant) to the listed one, or the reverse.
     """
-    if request.path.startswith("/v1/"):
+    if request.path.startswith(("/v1/", "/api/")):
         response.vary.add("Origin")
     return response
 

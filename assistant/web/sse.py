@@ -9,16 +9,13 @@ that the JSON endpoint returns.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from assistant.answer.models import Answer
+from assistant.protocols.text import pieces
 from assistant.schemas import CaveatsEvent, CitationsEvent, DeltaEvent, DoneEvent, MetaEvent
 
-# A piece ends after sentence punctuation plus any citation markers that follow it ("... 24 h. [1]"),
-# or at a line break; trailing whitespace stays with the piece so the pieces join back exactly.
-_PIECE = re.compile(r".*?(?:[.!?](?:[ \t]*\[\d+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
 MIME_TYPE = "text/event-stream"
 
 
@@ -27,10 +24,10 @@ def event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
-def pieces(text: str) -> list[str]:
-    """The answer split into sentence-sized pieces that join back to the exact text."""
-    parts = [match.group(0) for match in _PIECE.finditer(text) if match.group(0)]
-    return parts or [text]
+def data(payload: dict[str, Any] | str) -> str:
+    """One unnamed SSE frame, as OpenAI and the AI SDK send them (``data: [DONE]`` is a bare string)."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return f"data: {text}\n\n"
 
 
 def answer_events(answer: Answer, conversation_id: str, message_id: str) -> Iterator[str]:

@@ -8,13 +8,14 @@ asserted: no failed request, every completed turn stored, a killed worker replac
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.evaluation.load import LoadPlan, LoadResult, Sample, percentile, sse_events
+from assistant.evaluation.load import LoadPlan, LoadResult, Sample, percentile, run_load, sse_events
 from assistant.evaluation.load_bench import (
     BenchReport,
     GreedyClient,
@@ -23,6 +24,8 @@ from assistant.evaluation.load_bench import (
     run_bench,
     worst_growth,
 )
+from assistant.evaluation.load_protocols import Protocol
+from assistant.index import MiniLMEmbedder
 from assistant.settings import Settings, WebSettings
 from tests import servers
 from tests.conftest import REPO
@@ -129,10 +132,30 @@ def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings,
     result = CliRunner().invoke(main, ["bench", "http", "--duration", "2", "--questions", str(questions)], env=env)
 
     assert result.exit_code == 0, result.output
-    rows = [line.split() for line in result.output.splitlines() if line.startswith(("1 client", "8 clients"))]
-    assert [row[:2] for row in rows] == [["1", "client"], ["8", "clients"]]
+    labels = ("1 client", "8 clients", "1 stream")
+    rows = [line.split() for line in result.output.splitlines() if line.startswith(labels)]
+    assert [row[:3] for row in rows] == [["1", "client", "1"], ["8", "clients", "8"], ["1", "stream", "/v1/chat"],
+                                         ["1", "stream", "chat/compl."], ["1", "stream", "/api/chat"]]
     assert all(row[-1] == "0" for row in rows)  # errors column
+    assert result.output.count("first text delta p50") == 3, "one line per streaming endpoint"
     assert "worker memory" in result.output and "peak" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("protocol", "stream"), [("openai", False), ("openai", True), ("ai-sdk", True)])
+def test_the_stateless_protocols_are_asked_turn_after_turn_and_timed_to_the_first_text(
+        serve: Callable[[Settings, MiniLMEmbedder], str], replay_settings: Settings, embedder: MiniLMEmbedder,
+        protocol: Protocol, stream: bool) -> None:
+    base_url = serve(replay_settings, embedder)
+
+    result = run_load(base_url, QUESTIONS[:2], LoadPlan(1, 120, stream=stream, protocol=protocol,
+                                                        turns_per_conversation=2, max_requests=2))
+
+    assert not result.errors and len(result.completed) == 2
+    assert all(sample.reply for sample in result.completed), "each reply is kept to send back as history"
+    if stream:
+        assert all(s.first_event_s is not None and s.first_delta_s is not None and s.first_event_s <= s.first_delta_s
+                   for s in result.completed)
 
 
 @pytest.mark.slow

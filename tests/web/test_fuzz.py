@@ -65,14 +65,24 @@ BUDGET: dict[str, dict[GenerationMode, int]] = {
     "GET /v1/conversations/{conversation_id}": {POSITIVE: 250},
     "DELETE /v1/conversations/{conversation_id}": {POSITIVE: 250},
     "GET /v1/sources/{doc_id}": {POSITIVE: 300},
+    "POST /v1/chat/completions": {POSITIVE: 60, NEGATIVE: 150},
+    "POST /api/chat": {POSITIVE: 60, NEGATIVE: 150},
 }
 DEFAULT_BUDGET = {POSITIVE: 20}
 MIN_REQUESTS = 2000
 KEY = "fuzz-key"
 SPEC_URI = "urn:assistant:openapi"
-# The one rule of a valid request that JSON Schema cannot state (it compares two fields); the
-# document says it in words, and the server's 422 for it names it.
-CROSS_FIELD_RULE = "year_min must not be after year_max"
+# Rules of a valid request that JSON Schema cannot state (they compare fields or add lengths up);
+# the document says them in words, and the server's refusal names them: (field, words).
+CROSS_FIELD_RULES = [("filters", "year_min must not be after year_max"),
+                     ("messages", "the last message must be the user's question")]
+PARTS_ADD_UP = "characters in all"  # a user message's text parts count together towards the limit
+# A question appended to every valid message list (JSON Schema cannot say the last message must be the user's).
+QUESTION = "Does ketamine help depression?"
+ENDS_WITH_A_QUESTION = {
+    "POST /v1/chat/completions": {"role": "user", "content": QUESTION},
+    "POST /api/chat": {"id": "fuzz-question", "role": "user", "parts": [{"type": "text", "text": QUESTION}]},
+}
 
 
 @dataclass
@@ -139,10 +149,23 @@ def with_body_field(name: str, value: str) -> Callable[[Case], Case]:
     return put
 
 
+def ending_with(message: dict[str, Any]) -> Callable[[Case], Case]:
+    """Append the question to a generated (valid) message list, so the request has something to answer."""
+
+    def put(case: Case) -> Case:
+        if isinstance(case.body, dict) and isinstance(case.body.get("messages"), list):
+            case.body = {**case.body, "messages": [*case.body["messages"], message]}
+        return case
+
+    return put
+
+
 def strategy(operation: APIOperation, mode: GenerationMode, known: Known | None,
              headers: dict[str, str] | None = None) -> SearchStrategy[Case]:
     """Generated requests for one operation; valid ones sometimes aimed at things that exist."""
     generated = operation.as_strategy(generation_mode=mode, headers=headers)
+    if mode is POSITIVE and operation.label in ENDS_WITH_A_QUESTION:
+        return generated.map(ending_with(ENDS_WITH_A_QUESTION[operation.label]))
     if mode is NEGATIVE or known is None:
         return generated
     aimed: list[SearchStrategy[Case]] = []
@@ -174,11 +197,15 @@ def assert_json_error(response: Response) -> None:
 
 
 def is_the_cross_field_rule(case: Case, response: Response) -> bool:
-    """A valid-looking request refused only for the rule the document states in words."""
-    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
+    """A valid-looking request refused only for a rule the document states in words."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code not in {400, 422}:
         return False
     error = response.json()["error"]
-    return error.get("field") == "filters" and CROSS_FIELD_RULE in error["message"]
+    field = error.get("field") or error.get("param") or ""
+    if any(field == name and words in error["message"] for name, words in CROSS_FIELD_RULES):
+        return True
+    return field.startswith("messages") and field.endswith((".content", ".parts")) and PARTS_ADD_UP in error[
+        "message"]
 
 
 def is_valid_once_trimmed(case: Case, response: Response,
@@ -225,7 +252,10 @@ def _runner(operation: APIOperation, mode: GenerationMode, examples: int, tally:
         tally.statuses[(operation.label, response.status_code)] += 1
         if response.status_code >= 400:
             assert_json_error(response)
-        if is_the_cross_field_rule(case, response):
+        if response.status_code == 413:  # a refusal of any body over the size limit, whatever its schema says
+            case.validate_response(response, checks=[c for c in CHECKS if c not in {
+                positive_data_acceptance, negative_data_rejection}])
+        elif is_the_cross_field_rule(case, response):
             case.validate_response(response, checks=[c for c in CHECKS if c is not positive_data_acceptance])
         elif is_valid_once_trimmed(case, response, body_validator):
             case.validate_response(response, checks=[c for c in CHECKS if c is not negative_data_rejection])
@@ -268,18 +298,21 @@ def test_thousands_of_generated_requests_get_documented_answers_and_never_a_5xx(
     exercised = {(label, status) for label, status in tally.statuses}
     assert {("POST /v1/chat", 200), ("POST /v1/chat", 422), ("POST /v1/chat", 404), ("POST /v1/feedback", 201),
             ("GET /v1/conversations/{conversation_id}", 200), ("DELETE /v1/conversations/{conversation_id}", 204),
-            ("GET /v1/sources/{doc_id}", 200), ("POST /v1/feedback", 400)} <= exercised, \
+            ("GET /v1/sources/{doc_id}", 200), ("POST /v1/feedback", 400), ("POST /v1/chat/completions", 200),
+            ("POST /v1/chat/completions", 400), ("POST /api/chat", 200), ("POST /api/chat", 422),
+            ("GET /v1/models", 200)} <= exercised, \
         "the fuzzer reached both the accepting and the refusing branches"
 
 
 def test_with_api_keys_generated_requests_need_the_key_and_get_documented_answers(make_app: AppFactory) -> None:
-    """Without a key every /v1 request is a documented 401 (the key is checked before the body); with one, none is."""
+    """Without a key every /v1 and /api request is a documented 401 (the key is checked before the body);
+    with one, none is."""
     app = make_app(api_keys=[KEY])
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     without, with_key = Tally(), Tally()
 
     def refused_without_key(case: Case, response: Response) -> None:
-        if case.path.startswith("/v1/"):
+        if case.path.startswith(("/v1/", "/api/")):
             assert response.status_code == 401, f"{case.method} {case.formatted_path} without a key"
         else:
             assert response.status_code != 401

@@ -1,0 +1,1 @@
+"""The service's parts in the interfaces of frameworks people compose them with (LangChain)."""
