@@ -2,6 +2,10 @@
 
 ``init_slack(app, services)`` mounts ``POST /slack/events`` when ``SLACK_SIGNING_SECRET`` is set
 and does nothing otherwise, so a deployment without Slack has no Slack route at all (404).
+With the secret but no usable bot token (the normal first step of the setup: Slack verifies the
+Events URL before the app is installed) the route verifies requests and answers
+``url_verification``; everything else is acknowledged and left unanswered, and ``/readyz``
+says why under ``details.slack``. A Slack problem never stops the process.
 Setup for operators is in docs/slack.md; the app manifest is slack/manifest.yaml.
 """
 
@@ -17,12 +21,13 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from assistant.errors import ConfigError
+from assistant.schemas import ComponentReadiness
 from assistant.services import Services
 from assistant.slack import redaction
 from assistant.slack.app import BOLT_LOG, build_bolt_app
 from assistant.slack.bot import API_LOG, SlackBot
 from assistant.slack.dedup import RecentKeys
+from assistant.slack.readiness import BotStatus, check_bot_token
 from assistant.slack.routes import create_blueprint
 from assistant.slack.verify import RequestVerifier
 from assistant.slack.worker import Worker
@@ -40,6 +45,10 @@ class SlackExtension:
     bot: SlackBot
     worker: Worker
     recent: RecentKeys
+    status: BotStatus
+
+    def readiness(self) -> ComponentReadiness:
+        return ComponentReadiness(ready=self.status.ready, reason=self.status.reason)
 
 
 def init_slack(app: Flask, services: Services) -> SlackExtension | None:
@@ -49,23 +58,26 @@ def init_slack(app: Flask, services: Services) -> SlackExtension | None:
         log.info("slack bot off: no signing secret configured")
         return None
     token = _value(slack.bot_token)
-    if token is None:
-        raise ConfigError("SLACK_BOT_TOKEN must be set when SLACK_SIGNING_SECRET is (the bot could not reply).")
-    redaction.install([log, API_LOG, BOLT_LOG], [secret, token])
+    redaction.install([log, API_LOG, BOLT_LOG], [secret] + ([token] if token else []))
 
     base_url = slack.api_base_url if slack.api_base_url.endswith("/") else slack.api_base_url + "/"
     timeout = max(1, round(slack.api_timeout_s))
     api = WebClient(token=token, base_url=base_url, timeout=timeout, logger=API_LOG, retry_handlers=[
         ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)])
+    status = check_bot_token(api, token)
+    if not status.ready:
+        log.warning("slack bot disabled: %s", status.reason, extra={"fields": {"reason": status.reason}})
     bot = SlackBot(services, api, timeout)
     worker = Worker(slack.workers)
     recent = RecentKeys()
-    bolt = build_bolt_app(signing_secret=secret, token=token, client=WebClient(base_url=base_url, logger=API_LOG),
+    bolt = build_bolt_app(signing_secret=secret, token=token if status.ready else None,
+                          client=WebClient(base_url=base_url, logger=API_LOG),
                           slash_command=slack.slash_command, bot=bot, worker=worker, recent=recent)
-    app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent))
-    extension = SlackExtension(bolt=bolt, bot=bot, worker=worker, recent=recent)
+    app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent, status))
+    extension = SlackExtension(bolt=bolt, bot=bot, worker=worker, recent=recent, status=status)
     app.extensions[EXTENSION] = extension
-    log.info("slack bot on", extra={"fields": {"api_base_url": base_url, "slash_command": slack.slash_command}})
+    if status.ready:
+        log.info("slack bot on", extra={"fields": {"api_base_url": base_url, "slash_command": slack.slash_command}})
     return extension
 
 

@@ -7,7 +7,13 @@ so a double delivery is answered once, and enqueue the work. They run before bol
 acknowledgement never waits behind a busy answer pool.
 
 Bolt would call ``auth.test`` on the first request to learn who it is; the ``authorize``
-function hands it the configured token instead, so no network call sits in the request path.
+function hands it the configured token instead (checked once at start-up, see
+``assistant.slack.readiness``), so no network call sits in the request path.
+
+Bolt reads ``SLACK_BOT_TOKEN`` from the environment by itself and, since we pass our own client,
+warns on every start that this token "will be unused". That is exactly our intent (the token
+reaches bolt through ``authorize``, from the settings), so that one warning is filtered, by
+bolt's own message function rather than a copy of its text.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from assistant.conversations.store import Rating
@@ -31,11 +38,26 @@ BOLT_LOG = logging.getLogger("assistant.slack.bolt")
 BUSY = "Too many questions at once. Please ask again in a minute."
 
 
-def build_bolt_app(*, signing_secret: str, token: str, client: WebClient, slash_command: str,
+class _UnusedTokenWarning(logging.Filter):
+    """Drops bolt's "token will be unused" warning: we hand bolt the token through ``authorize``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_UNUSED_TOKEN_WARNING = _UnusedTokenWarning()
+
+
+def build_bolt_app(*, signing_secret: str, token: str | None, client: WebClient, slash_command: str,
                    bot: SlackBot, worker: Worker, recent: RecentKeys) -> App:
-    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+    """``token`` None: the bot is disabled and bolt only ever sees url_verification (see routes)."""
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        if token is None:
+            return None
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
 
+    if _UNUSED_TOKEN_WARNING not in BOLT_LOG.filters:
+        BOLT_LOG.addFilter(_UNUSED_TOKEN_WARNING)
     app = App(name="evidence-assistant", logger=BOLT_LOG, signing_secret=signing_secret, authorize=authorize,
               client=client, process_before_response=True)
     Listeners(bot, worker, recent).register(app, slash_command)

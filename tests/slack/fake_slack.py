@@ -67,6 +67,11 @@ class FakeSlack:
         with self._changed:
             return [c for c in self._calls if method is None or c.method == method]
 
+    def forget(self) -> None:
+        """Drop the calls seen so far (the app's start-up ``auth.test``), so a test counts only its own."""
+        with self._changed:
+            self._calls.clear()
+
     def wait_for(self, method: str, count: int = 1, timeout_s: float = 20.0) -> list[Call]:
         """The first ``count`` calls of ``method``, waiting up to ``timeout_s`` for them."""
         deadline = time.monotonic() + timeout_s
