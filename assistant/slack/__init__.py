@@ -67,7 +67,7 @@ def init_slack(app: Flask, services: Services) -> SlackExtension | None:
     status = check_bot_token(api, token)
     if not status.ready:
         log.warning("slack bot disabled: %s", status.reason, extra={"fields": {"reason": status.reason}})
-    bot = SlackBot(services, api, timeout)
+    bot = SlackBot(services, api, timeout, slack.slash_command)
     worker = Worker(slack.workers)
     recent = RecentKeys()
     bolt = build_bolt_app(signing_secret=secret, token=token if status.ready else None,

@@ -36,6 +36,7 @@ from assistant.slack.worker import Worker
 
 BOLT_LOG = logging.getLogger("assistant.slack.bolt")
 BUSY = "Too many questions at once. Please ask again in a minute."
+WORKING = "Looking at the evidence… the answer will appear here, visible only to you."
 
 
 class _UnusedTokenWarning(logging.Filter):
@@ -73,6 +74,7 @@ class Listeners:
     def register(self, app: App, slash_command: str) -> None:
         app.event("app_mention")(self.on_mention)
         app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home_opened)
         app.command(slash_command)(self.on_command)
         app.action(FEEDBACK_UP)(self.on_feedback)
         app.action(FEEDBACK_DOWN)(self.on_feedback)
@@ -87,6 +89,11 @@ class Listeners:
         if event.get("channel_type") == "im":
             self._ask_in_thread(body, event)
 
+    def on_home_opened(self, event: dict[str, Any]) -> None:
+        user = event.get("user")
+        if event.get("tab") == "home" and isinstance(user, str) and user:
+            self.worker.submit(lambda: self.bot.publish_home(user), "publish_home")
+
     def on_command(self, ack: Ack, command: dict[str, Any]) -> None:
         question = CommandQuestion(
             team=str(command.get("team_id", "")), channel=str(command.get("channel_id", "")),
@@ -96,7 +103,7 @@ class Listeners:
         if problem:
             ack(text=problem, response_type="ephemeral")
         elif self.worker.submit(lambda: self.bot.answer_privately(question), "answer_privately"):
-            ack()
+            ack(text=WORKING, response_type="ephemeral")
         else:
             ack(text=BUSY, response_type="ephemeral")
 

@@ -23,7 +23,7 @@ from assistant.conversations import ConversationStore
 from assistant.conversations.store import Rating
 from assistant.errors import AssistantError
 from assistant.services import Services
-from assistant.slack.blocks import answer_blocks, fallback_text, notice_blocks
+from assistant.slack.blocks import answer_blocks, fallback_text, home_view, notice_blocks
 from assistant.slack.mrkdwn import escape
 
 log = logging.getLogger("assistant.slack")
@@ -35,6 +35,7 @@ HELP = ("Ask me a question about ketamine or esketamine for depression, for exam
 TOO_LONG = "That question is too long ({length} characters); please keep it under {limit}."
 FAILED = "Something went wrong while answering. Please try again in a moment."
 GONE = "That answer is no longer stored, so it cannot be shared or rated."
+LOOKING = "Looking at the evidence…"
 THANKS = {"up": "Thanks, noted as helpful.", "down": "Thanks, noted as not helpful. It helps us improve."}
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -66,8 +67,9 @@ class CommandQuestion:
 
 
 class SlackBot:
-    def __init__(self, services: Services, api: WebClient, timeout_s: int) -> None:
+    def __init__(self, services: Services, api: WebClient, timeout_s: int, slash_command: str = "/evidence") -> None:
         self.answers = services.answers
+        self.home = home_view(slash_command, services.prompts.text("crisis.md"))
         self.store: ConversationStore = services.conversations
         self.max_chars = services.settings.web.max_message_chars
         self.api = api
@@ -86,14 +88,23 @@ class SlackBot:
         if problem:
             self._post(q.channel, q.thread_ts, notice_blocks(problem), problem)
             return
+        # A sign of life in the thread at once; the answer replaces it when it is ready.
+        placeholder = self._post(q.channel, q.thread_ts, notice_blocks(LOOKING), LOOKING)
         conversation_id = self.store.get_or_create_by_ref(q.ref, channel="slack")
         answered = self._answer(q.text, conversation_id)
         if isinstance(answered, str):
-            self._post(q.channel, q.thread_ts, notice_blocks(answered), answered)
+            self._deliver(q, placeholder, notice_blocks(answered), answered)
             return
         answer, message_id = answered
-        self._post(q.channel, q.thread_ts, answer_blocks(answer, message_id=message_id), fallback_text(answer))
+        self._deliver(q, placeholder, answer_blocks(answer, message_id=message_id), fallback_text(answer))
         _log_answer("thread", q.team, q.channel, message_id, answer)
+
+    def publish_home(self, user: str) -> None:
+        """Show the App Home tab to ``user`` (Slack asks each time the tab is opened)."""
+        try:
+            self.api.views_publish(user_id=user, view=self.home)
+        except SlackApiError as exc:
+            log.warning("slack home not published: %s", _error_code(exc))
 
     def answer_privately(self, q: CommandQuestion) -> None:
         conversation_id = self.store.create_conversation(channel="slack")
@@ -157,12 +168,26 @@ class SlackBot:
         turn = next((t for t in conversation.turns if t.message_id == message_id), None) if conversation else None
         return (turn.user, Answer.model_validate(turn.answer)) if turn else None
 
-    def _post(self, channel: str, thread_ts: str, blocks: list[dict[str, Any]], text: str) -> None:
+    def _post(self, channel: str, thread_ts: str, blocks: list[dict[str, Any]], text: str) -> str | None:
+        """Post into the thread; the new message's ts, or None when Slack refused it."""
         try:
-            self.api.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=text,
-                                      unfurl_links=False, unfurl_media=False)
+            response = self.api.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=text,
+                                                 unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
             log.warning("slack post failed: %s", _error_code(exc), extra={"fields": {"channel_id": channel}})
+            return None
+        ts = response.get("ts")
+        return str(ts) if ts else None
+
+    def _deliver(self, q: ThreadQuestion, placeholder: str | None, blocks: list[dict[str, Any]], text: str) -> None:
+        """Turn the placeholder into the reply; post the reply instead if there is no placeholder to update."""
+        if placeholder is not None:
+            try:
+                self.api.chat_update(channel=q.channel, ts=placeholder, blocks=blocks, text=text)
+                return
+            except SlackApiError as exc:
+                log.warning("slack update failed: %s", _error_code(exc), extra={"fields": {"channel_id": q.channel}})
+        self._post(q.channel, q.thread_ts, blocks, text)
 
     def _ephemeral(self, q: CommandQuestion, blocks: list[dict[str, Any]], text: str) -> None:
         try:

@@ -7,6 +7,7 @@ Tests wait on it with a bounded wait, never a sleep.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -26,6 +27,7 @@ class Call:
     path: str
     body: dict[str, Any]
     authorization: str | None
+    reply: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the fake answered
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -85,9 +87,13 @@ class FakeSlack:
             return found[:count]
 
     def record(self, call: Call) -> dict[str, Any]:
+        reply = self._reply(call)
         with self._changed:
-            self._calls.append(call)
+            self._calls.append(dataclasses.replace(call, reply=reply))
             self._changed.notify_all()
+        return reply
+
+    def _reply(self, call: Call) -> dict[str, Any]:
         if call.method in self.errors:
             return {"ok": False, "error": self.errors[call.method]}
         ts = f"1700000000.{next(self._ts):06d}"
@@ -95,6 +101,8 @@ class FakeSlack:
             return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": "T1", "team": "Test"}
         if call.method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if call.method == "chat.update":
+            return {"ok": True, "channel": call.body.get("channel"), "ts": call.body.get("ts")}
         return {"ok": True, "channel": call.body.get("channel"), "ts": ts}
 
 

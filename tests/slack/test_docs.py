@@ -49,9 +49,10 @@ def test_every_url_in_the_manifest_is_the_one_endpoint(manifest: dict[str, Any])
 def test_the_manifest_subscribes_to_what_the_bot_handles(manifest: dict[str, Any]) -> None:
     (command,) = manifest["features"]["slash_commands"]
 
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "app_mention", "message.im"]
     assert command["command"] == SlackSettings.model_fields["slash_command"].default
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
 def test_the_manifest_fits_slacks_field_limits(manifest: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from tests.slack.helpers import Slack, settle
 def test_a_click_is_stored_against_the_answer_and_acknowledged_privately(
         slack: Slack, fake_slack: FakeSlack, slack_app: Flask, action_id: str, rating: str, thanks: str) -> None:
     slack.mention("Does ketamine help depression quickly?")
-    (answer,) = fake_slack.wait_for("chat.postMessage")
+    (answer,) = fake_slack.wait_for("chat.update")
     (actions,) = [b for b in answer.blocks if b["type"] == "actions"]
     message_id = next(e["value"] for e in actions["elements"] if e["action_id"] == action_id)
 

@@ -93,7 +93,7 @@ def test_no_token_secret_or_response_url_reaches_any_log_even_at_debug(
     slack.mention("Does ketamine help depression?")
     slack.command("How fast does esketamine work?", response_url=response_url)
     slack.post(BODY, "application/json", secret="wrong")
-    (post,) = fake_slack.wait_for("chat.postMessage")
+    (post,) = fake_slack.wait_for("chat.update")
     fake_slack.wait_for("chat.postEphemeral")
     (actions,) = [b for b in post.blocks if b["type"] == "actions"]
     slack.click("feedback_up", actions["elements"][0]["value"], response_url=response_url)
