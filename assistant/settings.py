@@ -113,6 +113,10 @@ class SlackSettings(BaseSettings):
         4, ge=1, le=64, description="Threads per process that answer Slack questions after the 3-second ack."
     )
     api_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout of one Slack Web API call.")
+    dm_context_window_s: float = Field(
+        1800.0, ge=0, le=7 * 86400,
+        description="A direct message continues the DM's latest conversation if it was active this recently; 0: never.",
+    )
 
 
 class Settings(BaseSettings):

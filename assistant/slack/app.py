@@ -111,7 +111,9 @@ class Listeners:
         ack()
         rating: Rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
         message_id, response_url = str(action.get("value", "")), body.get("response_url")
-        self.worker.submit(lambda: self.bot.record_feedback(message_id, rating, response_url), "feedback")
+        user, team = _id(body.get("user")), _id(body.get("team"))
+        voter = f"slack:{team}:{user}" if user else None
+        self.worker.submit(lambda: self.bot.record_feedback(message_id, rating, voter, response_url), "feedback")
 
     def on_share(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
@@ -137,7 +139,8 @@ def thread_question(body: Mapping[str, Any], event: Mapping[str, Any]) -> Thread
         return None
     return ThreadQuestion(
         team=str(body.get("team_id") or event.get("team") or ""), channel=str(channel), user=str(event["user"]),
-        thread_ts=str(event.get("thread_ts") or ts), text=question_from_slack(str(event.get("text", ""))))
+        thread_ts=str(event.get("thread_ts") or ts), text=question_from_slack(str(event.get("text", ""))),
+        direct=event.get("channel_type") == "im")
 
 
 def _id(value: Any) -> str:

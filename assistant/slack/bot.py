@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,15 @@ class ThreadQuestion:
     user: str
     thread_ts: str
     text: str
+    direct: bool = False  # a direct message (channel type "im")
 
     @property
     def ref(self) -> str:
         return f"slack:{self.team}:{self.channel}:{self.thread_ts}"
+
+    @property
+    def channel_prefix(self) -> str:
+        return f"slack:{self.team}:{self.channel}:"
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class SlackBot:
         self.home = home_view(slash_command, services.prompts.text("crisis.md"))
         self.store: ConversationStore = services.conversations
         self.max_chars = services.settings.web.max_message_chars
+        self.dm_window_s = services.settings.slack.dm_context_window_s
         self.api = api
         self.timeout_s = timeout_s
 
@@ -90,7 +97,7 @@ class SlackBot:
             return
         # A sign of life in the thread at once; the answer replaces it when it is ready.
         placeholder = self._post(q.channel, q.thread_ts, notice_blocks(LOOKING), LOOKING)
-        conversation_id = self.store.get_or_create_by_ref(q.ref, channel="slack")
+        conversation_id = self._conversation_for(q)
         answered = self._answer(q.text, conversation_id)
         if isinstance(answered, str):
             self._deliver(q, placeholder, notice_blocks(answered), answered)
@@ -98,6 +105,18 @@ class SlackBot:
         answer, message_id = answered
         self._deliver(q, placeholder, answer_blocks(answer, message_id=message_id), fallback_text(answer))
         _log_answer("thread", q.team, q.channel, message_id, answer)
+
+    def _conversation_for(self, q: ThreadQuestion) -> str:
+        """The thread's conversation; in a DM, a new top-level message continues the DM's latest
+        conversation while it is recent (people type follow-ups in the main pane, not in threads)."""
+        if q.direct and self.dm_window_s > 0:
+            found = self.store.find_by_ref(q.ref)
+            if found:
+                return found
+            latest = self.store.latest_by_ref_prefix(q.channel_prefix)
+            if latest and time.time() - latest[1] <= self.dm_window_s:
+                return latest[0]
+        return self.store.get_or_create_by_ref(q.ref, channel="slack")
 
     def publish_home(self, user: str) -> None:
         """Show the App Home tab to ``user`` (Slack asks each time the tab is opened)."""
@@ -142,11 +161,15 @@ class SlackBot:
             self._respond(response_url, delete_original=True)
             log.info("slack answer shared", extra={"fields": {"channel_id": channel, "message_id": message_id}})
 
-    def record_feedback(self, message_id: str, rating: Rating, response_url: str | None) -> None:
+    def record_feedback(self, message_id: str, rating: Rating, voter: str | None, response_url: str | None) -> None:
+        """One vote per Slack user per answer: a second click replaces the first."""
         if not self.store.message_exists(message_id):
             self._respond(response_url, text=GONE, response_type="ephemeral", replace_original=False)
             return
-        self.store.add_feedback(message_id, rating, None, source="slack")
+        if voter:
+            self.store.vote(message_id, voter, rating, source="slack")
+        else:  # Slack always names the clicker; without one there is nobody to count once
+            self.store.add_feedback(message_id, rating, None, source="slack")
         log.info("slack feedback", extra={"fields": {"message_id": message_id, "rating": rating}})
         self._respond(response_url, text=THANKS[rating], response_type="ephemeral", replace_original=False)
 

@@ -181,3 +181,39 @@ def test_when_the_placeholder_cannot_be_updated_the_answer_is_posted_in_the_thre
 
     _, answer = fake_slack.wait_for("chat.postMessage", count=2)
     assert answer.body["thread_ts"] == ts and "*References*" in texts(answer.blocks)
+
+
+def test_top_level_direct_messages_continue_the_dms_recent_conversation(
+        slack: Slack, fake_slack: FakeSlack, slack_app: Flask) -> None:
+    slack.direct_message("How fast does IV ketamine work in treatment-resistant depression?", channel="D0CONTINUE")
+    fake_slack.wait_for("chat.update")
+    slack.direct_message("What about its side effects?", channel="D0CONTINUE")  # a new top-level message
+
+    _, second = fake_slack.wait_for("chat.update", count=2)
+    assert "*References*" in texts(second.blocks)
+    store = slack_app.extensions["assistant"].conversations
+    found = store.latest_by_ref_prefix(f"slack:{TEAM}:D0CONTINUE:")
+    assert found is not None
+    conversation = store.get_conversation(found[0])
+    assert conversation is not None and len(conversation.turns) == 2
+    assert "treatment-resistant" in conversation.turns[1].answer["standalone_query"]
+
+
+def test_with_the_dm_window_at_zero_each_top_level_direct_message_starts_a_conversation(
+        shipped_settings: Settings, embedder: MiniLMEmbedder, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    settings = slack_settings(shipped_settings, tmp_path, fake_slack.api_url, dm_context_window_s=0)
+    app = create_app(settings, build_services(settings, embedder=embedder))
+    slack = Slack(app.test_client(), fake_slack)
+    try:
+        first, second = next_ts(), next_ts()
+        slack.direct_message("How fast does IV ketamine work in treatment-resistant depression?", ts=first)
+        slack.direct_message("What about its side effects?", ts=second)
+        fake_slack.wait_for("chat.update", count=2)
+        settle(app)
+    finally:
+        extension(app).worker.shutdown()
+
+    store = app.extensions["assistant"].conversations
+    for ts in (first, second):
+        conversation = store.get_conversation(store.get_or_create_by_ref(f"slack:{TEAM}:D0DIRECT:{ts}", "slack"))
+        assert conversation is not None and len(conversation.turns) == 1
