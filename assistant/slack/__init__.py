@@ -81,10 +81,32 @@ def init_slack(app: Flask, services: Services) -> SlackExtension | None:
     return extension
 
 
+def drain_slack(app: Flask, timeout_s: float) -> bool:
+    """Answer everything already acknowledged to Slack before the process exits.
+
+    Slack does not resend an event it has had a 200 for, so the queue must be worked off, not
+    dropped: gunicorn calls this from ``worker_exit`` on SIGTERM, bounded by its graceful timeout.
+    True when nothing was left (or there is no bot).
+    """
+    extension: SlackExtension | None = app.extensions.get(EXTENSION)
+    if extension is None:
+        return True
+    pending = extension.worker.pending
+    log.info("slack draining: %d pending", pending, extra={"fields": {"pending": pending}})
+    drained = extension.worker.drain(timeout_s)
+    if drained:
+        log.info("slack drained: %d answered before exit", pending, extra={"fields": {"answered": pending}})
+    else:
+        left = extension.worker.pending
+        log.warning("slack drain timed out: %d not answered", left, extra={"fields": {"left": left}})
+    extension.worker.shutdown(wait=False)
+    return drained
+
+
 def _value(secret: SecretStr | None) -> str | None:
     """An empty variable counts as unset: ``SLACK_SIGNING_SECRET=`` should not half-enable the bot."""
     value = secret.get_secret_value().strip() if secret else ""
     return value or None
 
 
-__all__ = ["EXTENSION", "SlackExtension", "init_slack"]
+__all__ = ["EXTENSION", "SlackExtension", "drain_slack", "init_slack"]

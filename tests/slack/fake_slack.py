@@ -41,6 +41,8 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self.errors: dict[str, str] = {}  # method (or "response_url") -> Slack error code to answer with
+        self.gate = threading.Event()  # cleared: Web API calls wait (bounded) until it is set again
+        self.gate.set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True)
@@ -94,6 +96,7 @@ class FakeSlack:
         return reply
 
     def _reply(self, call: Call) -> dict[str, Any]:
+        self.gate.wait(30.0)
         if call.method in self.errors:
             return {"ok": False, "error": self.errors[call.method]}
         ts = f"1700000000.{next(self._ts):06d}"
