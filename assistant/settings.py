@@ -107,6 +107,9 @@ class SlackSettings(BaseSettings):
 
     signing_secret: SecretStr | None = Field(None, description="Signing secret; unset turns the bot off.")
     bot_token: SecretStr | None = Field(None, description="Bot user OAuth token (xoxb-...).")
+    client_id: str | None = Field(None, description="App client id; with the client secret: OAuth installs.")
+    client_secret: SecretStr | None = Field(None, description="App client secret (Basic Information).")
+    redirect_url: str | None = Field(None, description="OAuth redirect URL, if Slack has more than one on file.")
     api_base_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slash_command: str = Field("/evidence", description="Name of the slash command.")
     workers: int = Field(

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from assistant.schemas import ComponentReadiness
@@ -27,7 +28,8 @@ from assistant.slack import redaction
 from assistant.slack.app import BOLT_LOG, build_bolt_app
 from assistant.slack.bot import API_LOG, SlackBot
 from assistant.slack.dedup import RecentKeys
-from assistant.slack.readiness import BotStatus, check_bot_token
+from assistant.slack.oauth import oauth_settings
+from assistant.slack.readiness import READY, BotStatus, check_bot_token
 from assistant.slack.routes import create_blueprint
 from assistant.slack.verify import RequestVerifier
 from assistant.slack.worker import Worker
@@ -62,22 +64,31 @@ def init_slack(app: Flask, services: Services) -> SlackExtension | None:
 
     base_url = slack.api_base_url if slack.api_base_url.endswith("/") else slack.api_base_url + "/"
     timeout = max(1, round(slack.api_timeout_s))
-    api = WebClient(token=token, base_url=base_url, timeout=timeout, logger=API_LOG, retry_handlers=[
-        ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)])
-    status = check_bot_token(api, token)
+    api = WebClient(token=token, base_url=base_url, timeout=timeout, logger=API_LOG, retry_handlers=_retry_handlers())
+    client_id, client_secret = (slack.client_id or "").strip() or None, _value(slack.client_secret)
+    oauth = None
+    if client_id and client_secret:  # many workspaces: tokens come from installations, not SLACK_BOT_TOKEN
+        oauth = oauth_settings(client_id, client_secret, services.conversations.engine, slack.redirect_url)
+        redaction.install([log, API_LOG, BOLT_LOG], [client_secret])
+        status = READY
+    else:
+        status = check_bot_token(api, token)
     if not status.ready:
         log.warning("slack bot disabled: %s", status.reason, extra={"fields": {"reason": status.reason}})
-    bot = SlackBot(services, api, timeout, slack.slash_command)
+    bot = SlackBot(services, timeout, slack.slash_command)
     worker = Worker(slack.workers)
     recent = RecentKeys()
-    bolt = build_bolt_app(signing_secret=secret, token=token if status.ready else None,
-                          client=WebClient(base_url=base_url, logger=API_LOG),
+    bolt = build_bolt_app(signing_secret=secret, token=token if status.ready else None, oauth=oauth,
+                          client=WebClient(base_url=base_url, timeout=timeout, logger=API_LOG,
+                                           retry_handlers=_retry_handlers()),
                           slash_command=slack.slash_command, bot=bot, worker=worker, recent=recent)
-    app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent, status))
+    app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent, status,
+                                            oauth=oauth is not None))
     extension = SlackExtension(bolt=bolt, bot=bot, worker=worker, recent=recent, status=status)
     app.extensions[EXTENSION] = extension
     if status.ready:
-        log.info("slack bot on", extra={"fields": {"api_base_url": base_url, "slash_command": slack.slash_command}})
+        log.info("slack bot on", extra={"fields": {"api_base_url": base_url, "slash_command": slack.slash_command,
+                                                   "mode": "oauth" if oauth else "single token"}})
     return extension
 
 
@@ -101,6 +112,10 @@ def drain_slack(app: Flask, timeout_s: float) -> bool:
         log.warning("slack drain timed out: %d not answered", left, extra={"fields": {"left": left}})
     extension.worker.shutdown(wait=False)
     return drained
+
+
+def _retry_handlers() -> list[RetryHandler]:
+    return [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)]
 
 
 def _value(secret: SecretStr | None) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from assistant.conversations.store import Rating
@@ -50,8 +51,10 @@ _UNUSED_TOKEN_WARNING = _UnusedTokenWarning()
 
 
 def build_bolt_app(*, signing_secret: str, token: str | None, client: WebClient, slash_command: str,
-                   bot: SlackBot, worker: Worker, recent: RecentKeys) -> App:
-    """``token`` None: the bot is disabled and bolt only ever sees url_verification (see routes)."""
+                   bot: SlackBot, worker: Worker, recent: RecentKeys, oauth: OAuthSettings | None = None) -> App:
+    """With ``oauth``, each workspace's token comes from its installation (bolt's OAuth flow);
+    otherwise ``token`` serves every request, and None means the bot is disabled and bolt only ever
+    sees url_verification (see routes)."""
     def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
         if token is None:
             return None
@@ -59,8 +62,13 @@ def build_bolt_app(*, signing_secret: str, token: str | None, client: WebClient,
 
     if _UNUSED_TOKEN_WARNING not in BOLT_LOG.filters:
         BOLT_LOG.addFilter(_UNUSED_TOKEN_WARNING)
-    app = App(name="evidence-assistant", logger=BOLT_LOG, signing_secret=signing_secret, authorize=authorize,
-              client=client, process_before_response=True)
+    if oauth is not None:
+        app = App(name="evidence-assistant", logger=BOLT_LOG, signing_secret=signing_secret, oauth_settings=oauth,
+                  client=client, process_before_response=True)
+        app.enable_token_revocation_listeners()  # tokens_revoked / app_uninstalled delete the installation
+    else:
+        app = App(name="evidence-assistant", logger=BOLT_LOG, signing_secret=signing_secret, authorize=authorize,
+                  client=client, process_before_response=True)
     Listeners(bot, worker, recent).register(app, slash_command)
     return app
 
@@ -80,21 +88,21 @@ class Listeners:
         app.action(FEEDBACK_DOWN)(self.on_feedback)
         app.action(SHARE)(self.on_share)
 
-    def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        self._ask_in_thread(body, event)
+    def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        self._ask_in_thread(client, body, event)
 
-    def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    def on_message(self, body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         # Only direct messages: in channels the bot answers when mentioned (app_mention), never
         # to conversation it merely overhears.
         if event.get("channel_type") == "im":
-            self._ask_in_thread(body, event)
+            self._ask_in_thread(client, body, event)
 
-    def on_home_opened(self, event: dict[str, Any]) -> None:
+    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
         user = event.get("user")
         if event.get("tab") == "home" and isinstance(user, str) and user:
-            self.worker.submit(lambda: self.bot.publish_home(user), "publish_home")
+            self.worker.submit(lambda: self.bot.publish_home(client, user), "publish_home")
 
-    def on_command(self, ack: Ack, command: dict[str, Any]) -> None:
+    def on_command(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         question = CommandQuestion(
             team=str(command.get("team_id", "")), channel=str(command.get("channel_id", "")),
             user=str(command.get("user_id", "")), text=question_from_slack(str(command.get("text", ""))),
@@ -102,7 +110,7 @@ class Listeners:
         problem = self.bot.problem_with(question.text)
         if problem:
             ack(text=problem, response_type="ephemeral")
-        elif self.worker.submit(lambda: self.bot.answer_privately(question), "answer_privately"):
+        elif self.worker.submit(lambda: self.bot.answer_privately(client, question), "answer_privately"):
             ack(text=WORKING, response_type="ephemeral")
         else:
             ack(text=BUSY, response_type="ephemeral")
@@ -115,19 +123,19 @@ class Listeners:
         voter = f"slack:{team}:{user}" if user else None
         self.worker.submit(lambda: self.bot.record_feedback(message_id, rating, voter, response_url), "feedback")
 
-    def on_share(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_share(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         channel, user = _id(body.get("channel")), _id(body.get("user"))
         value, response_url = str(action.get("value", "")), body.get("response_url")
         if channel:
-            self.worker.submit(lambda: self.bot.share(channel, user, value, response_url), "share")
+            self.worker.submit(lambda: self.bot.share(client, channel, user, value, response_url), "share")
 
-    def _ask_in_thread(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+    def _ask_in_thread(self, client: WebClient, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         question = thread_question(body, event)
         # One message can arrive twice (as app_mention and as message, or as two event ids).
         if question is None or not self.recent.claim(f"message:{question.channel}:{event['ts']}"):
             return
-        self.worker.submit(lambda: self.bot.answer_in_thread(question), "answer_in_thread")
+        self.worker.submit(lambda: self.bot.answer_in_thread(client, question), "answer_in_thread")
 
 
 def thread_question(body: Mapping[str, Any], event: Mapping[str, Any]) -> ThreadQuestion | None:

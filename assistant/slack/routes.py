@@ -18,6 +18,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 
 from assistant.errors import Unauthorized
 from assistant.slack.dedup import RecentKeys, is_redelivery
+from assistant.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from assistant.slack.readiness import BotStatus
 from assistant.slack.verify import RequestVerifier
 
@@ -28,8 +29,14 @@ NOT_SET_UP = "This bot is not set up yet. Please ask the workspace admin to fini
 
 
 def create_blueprint(handler: SlackRequestHandler, verifier: RequestVerifier, recent: RecentKeys,
-                     status: BotStatus) -> Blueprint:
+                     status: BotStatus, *, oauth: bool = False) -> Blueprint:
     bp = Blueprint("slack", __name__)
+
+    if oauth:  # the browser's side of an install: bolt's OAuth flow checks its state (and cookie) itself
+        @bp.get(INSTALL_PATH)
+        @bp.get(REDIRECT_PATH)
+        def install() -> Response:
+            return handler.handle(request)
 
     @bp.post(PATH)
     def events() -> Response:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
+OAUTH_TOKEN_PREFIX = "xoxb-oauth-"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self.errors: dict[str, str] = {}  # method (or "response_url") -> Slack error code to answer with
+        self.socket_url: str | None = None  # what apps.connections.open hands out (a FakeSocketMode)
         self.gate = threading.Event()  # cleared: Web API calls wait (bounded) until it is set again
         self.gate.set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -100,10 +102,20 @@ class FakeSlack:
         if call.method in self.errors:
             return {"ok": False, "error": self.errors[call.method]}
         ts = f"1700000000.{next(self._ts):06d}"
-        if call.method == "auth.test":
-            return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": "T1", "team": "Test"}
+        if call.method == "auth.test":  # a token from an OAuth install names its workspace (see oauth.v2.access)
+            token = (call.authorization or "").removeprefix("Bearer ")
+            team = token.removeprefix(OAUTH_TOKEN_PREFIX) if token.startswith(OAUTH_TOKEN_PREFIX) else "T1"
+            return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": team, "team": "Test"}
+        if call.method == "oauth.v2.access":  # the code of an install names the workspace: "code-T2"
+            team = str(call.body.get("code", "")).removeprefix("code-")
+            return {"ok": True, "app_id": "A0APP", "authed_user": {"id": "U0INSTALLER"}, "token_type": "bot",
+                    "scope": "app_mentions:read,chat:write,im:history,commands",
+                    "access_token": f"{OAUTH_TOKEN_PREFIX}{team}", "bot_user_id": BOT_USER_ID,
+                    "team": {"id": team, "name": f"Team {team}"}, "enterprise": None, "is_enterprise_install": False}
         if call.method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if call.method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"}
         if call.method == "chat.update":
             return {"ok": True, "channel": call.body.get("channel"), "ts": call.body.get("ts")}
         return {"ok": True, "channel": call.body.get("channel"), "ts": ts}

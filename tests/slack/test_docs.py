@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from assistant.settings import SlackSettings
+from assistant.slack.oauth import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH
 from assistant.slack.routes import PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,10 +47,21 @@ def test_every_url_in_the_manifest_is_the_one_endpoint(manifest: dict[str, Any])
     assert settings["interactivity"]["is_enabled"] is True
 
 
+def test_the_manifest_redirects_installs_to_the_oauth_redirect_path(manifest: dict[str, Any]) -> None:
+    (url,) = manifest["oauth_config"]["redirect_urls"]
+    assert url.startswith("https://") and url.endswith(REDIRECT_PATH)
+    assert f"https://<host>{REDIRECT_PATH}" in GUIDE and f"https://<host>{INSTALL_PATH}" in GUIDE
+
+
+def test_the_manifest_asks_for_the_scopes_the_oauth_flow_requests(manifest: dict[str, Any]) -> None:
+    assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
+
+
 def test_the_manifest_subscribes_to_what_the_bot_handles(manifest: dict[str, Any]) -> None:
     (command,) = manifest["features"]["slash_commands"]
 
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "app_mention", "message.im"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened", "app_mention", "app_uninstalled", "message.im", "tokens_revoked"]
     assert command["command"] == SlackSettings.model_fields["slash_command"].default
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True

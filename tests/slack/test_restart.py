@@ -133,4 +133,4 @@ def test_sigterm_during_a_burst_then_restart_answers_every_acknowledged_question
           f"{len(expected - answered(fake))} lost")
     assert acks == [200] * BURST
     assert answered(fake) == expected, "every acknowledged question answered, none twice"
-    assert len(fake.calls("chat.update")) == BURST
+    assert len(fake.calls("chat.update")) == len(fake.calls("chat.postMessage")) == BURST
