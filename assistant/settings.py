@@ -110,6 +110,8 @@ class SlackSettings(BaseSettings):
     client_id: str | None = Field(None, description="App client id; with the client secret: OAuth installs.")
     client_secret: SecretStr | None = Field(None, description="App client secret (Basic Information).")
     redirect_url: str | None = Field(None, description="OAuth redirect URL, if Slack has more than one on file.")
+    socket_mode: bool = Field(False, description="Receive events over Socket Mode instead of a public URL.")
+    app_token: SecretStr | None = Field(None, description="App-level token (xapp-...) for Socket Mode.")
     api_base_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slash_command: str = Field("/evidence", description="Name of the slash command.")
     workers: int = Field(

@@ -18,13 +18,14 @@ from flask import Flask
 from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from assistant.schemas import ComponentReadiness
 from assistant.services import Services
-from assistant.slack import redaction
+from assistant.slack import redaction, socket_mode
 from assistant.slack.app import BOLT_LOG, build_bolt_app
 from assistant.slack.bot import API_LOG, SlackBot
 from assistant.slack.dedup import RecentKeys
@@ -48,6 +49,7 @@ class SlackExtension:
     worker: Worker
     recent: RecentKeys
     status: BotStatus
+    socket: SocketModeHandler | None = None
 
     def readiness(self) -> ComponentReadiness:
         return ComponentReadiness(ready=self.status.ready, reason=self.status.reason)
@@ -56,11 +58,12 @@ class SlackExtension:
 def init_slack(app: Flask, services: Services) -> SlackExtension | None:
     slack = services.settings.slack
     secret = _value(slack.signing_secret)
-    if secret is None:
+    if secret is None and not slack.socket_mode:
         log.info("slack bot off: no signing secret configured")
         return None
     token = _value(slack.bot_token)
-    redaction.install([log, API_LOG, BOLT_LOG], [secret] + ([token] if token else []))
+    app_token = _value(slack.app_token)
+    redaction.install([log, API_LOG, BOLT_LOG], [v for v in (secret, token, app_token) if v])
 
     base_url = slack.api_base_url if slack.api_base_url.endswith("/") else slack.api_base_url + "/"
     timeout = max(1, round(slack.api_timeout_s))
@@ -73,22 +76,32 @@ def init_slack(app: Flask, services: Services) -> SlackExtension | None:
         status = READY
     else:
         status = check_bot_token(api, token)
-    if not status.ready:
-        log.warning("slack bot disabled: %s", status.reason, extra={"fields": {"reason": status.reason}})
+    if slack.socket_mode and status.ready:
+        status = socket_mode.app_token_problem(app_token) or status
     bot = SlackBot(services, timeout, slack.slash_command)
     worker = Worker(slack.workers)
     recent = RecentKeys()
-    bolt = build_bolt_app(signing_secret=secret, token=token if status.ready else None, oauth=oauth,
+    bolt = build_bolt_app(signing_secret=secret or "", token=token if status.ready else None, oauth=oauth,
+                          verify_requests=not slack.socket_mode,
                           client=WebClient(base_url=base_url, timeout=timeout, logger=API_LOG,
                                            retry_handlers=_retry_handlers()),
                           slash_command=slack.slash_command, bot=bot, worker=worker, recent=recent)
-    app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent, status,
-                                            oauth=oauth is not None))
-    extension = SlackExtension(bolt=bolt, bot=bot, worker=worker, recent=recent, status=status)
+    socket = None
+    if slack.socket_mode:  # no public endpoint: events come over the connection the bot opens
+        if status.ready and app_token:
+            socket, problem = socket_mode.connect(bolt, app_token, BOLT_LOG)
+            status = problem or status
+    elif secret is not None:
+        app.register_blueprint(create_blueprint(SlackRequestHandler(bolt), RequestVerifier(secret), recent, status,
+                                                oauth=oauth is not None))
+    if not status.ready:
+        log.warning("slack bot disabled: %s", status.reason, extra={"fields": {"reason": status.reason}})
+    extension = SlackExtension(bolt=bolt, bot=bot, worker=worker, recent=recent, status=status, socket=socket)
     app.extensions[EXTENSION] = extension
     if status.ready:
         log.info("slack bot on", extra={"fields": {"api_base_url": base_url, "slash_command": slack.slash_command,
-                                                   "mode": "oauth" if oauth else "single token"}})
+                                                   "mode": "oauth" if oauth else "single token",
+                                                   "socket_mode": slack.socket_mode}})
     return extension
 
 
@@ -102,6 +115,8 @@ def drain_slack(app: Flask, timeout_s: float) -> bool:
     extension: SlackExtension | None = app.extensions.get(EXTENSION)
     if extension is None:
         return True
+    if extension.socket is not None:  # take no new envelopes; the ones acknowledged are answered below
+        extension.socket.close()
     pending = extension.worker.pending
     log.info("slack draining: %d pending", pending, extra={"fields": {"pending": pending}})
     drained = extension.worker.drain(timeout_s)

@@ -51,10 +51,12 @@ _UNUSED_TOKEN_WARNING = _UnusedTokenWarning()
 
 
 def build_bolt_app(*, signing_secret: str, token: str | None, client: WebClient, slash_command: str,
-                   bot: SlackBot, worker: Worker, recent: RecentKeys, oauth: OAuthSettings | None = None) -> App:
+                   bot: SlackBot, worker: Worker, recent: RecentKeys, oauth: OAuthSettings | None = None,
+                   verify_requests: bool = True) -> App:
     """With ``oauth``, each workspace's token comes from its installation (bolt's OAuth flow);
     otherwise ``token`` serves every request, and None means the bot is disabled and bolt only ever
-    sees url_verification (see routes)."""
+    sees url_verification (see routes). ``verify_requests`` False for Socket Mode, whose requests
+    carry no signature (they come over the connection the bot opened)."""
     def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
         if token is None:
             return None
@@ -68,7 +70,7 @@ def build_bolt_app(*, signing_secret: str, token: str | None, client: WebClient,
         app.enable_token_revocation_listeners()  # tokens_revoked / app_uninstalled delete the installation
     else:
         app = App(name="evidence-assistant", logger=BOLT_LOG, signing_secret=signing_secret, authorize=authorize,
-                  client=client, process_before_response=True)
+                  client=client, process_before_response=True, request_verification_enabled=verify_requests)
     Listeners(bot, worker, recent).register(app, slash_command)
     return app
 
