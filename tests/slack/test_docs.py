@@ -71,3 +71,27 @@ def test_the_manifest_fits_slacks_field_limits(manifest: dict[str, Any]) -> None
     info = manifest["display_information"]
     assert len(info["name"]) <= 35 and len(info["description"]) <= 140
     assert 175 <= len(info["long_description"]) <= 4000
+
+
+def setup_section() -> str:
+    return GUIDE.split("## Creating the Slack app", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_setup_steps_follow_the_order_in_which_slack_asks_for_things() -> None:
+    """The signing secret exists before the URL check, and the URL check comes before any bot token."""
+    steps = setup_section()
+    order = ["From an app manifest", "**Signing Secret**", "`url_verification`", "**Install", "`xoxb-...`",
+             "/invite @evidence"]
+    positions = [steps.find(marker) for marker in order]
+
+    assert -1 not in positions, dict(zip(order, positions, strict=True))
+    assert positions == sorted(positions)
+
+
+def test_the_guide_names_every_event_and_url_of_the_manifest(manifest: dict[str, Any]) -> None:
+    steps = setup_section()
+    for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        assert f"`{event.removesuffix('.im')}" in steps or f"`{event}`" in steps, event
+    for url in (manifest["settings"]["event_subscriptions"]["request_url"], *manifest["oauth_config"]["redirect_urls"]):
+        assert url.replace("https://assistant.example.org", "https://<host>") in steps
+    assert manifest["settings"]["socket_mode_enabled"] is False and "`socket_mode_enabled: true`" in GUIDE
