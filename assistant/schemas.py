@@ -178,6 +178,11 @@ class Health(_Response):
     status: Literal["ok"]
 
 
+class ComponentReadiness(_Response):
+    ready: bool
+    reason: str | None = Field(None, description="Why this component is not ready.")
+
+
 class Readiness(_Response):
     ready: bool
     collection: str | None = None
@@ -185,6 +190,8 @@ class Readiness(_Response):
     chunks: int | None = None
     reason: str | None = Field(None, description="Why the service is not ready.")
     error: ErrorDetail | None = Field(None, description="Present when not ready, in the usual error shape.")
+    details: dict[str, ComponentReadiness] | None = Field(
+        None, description="Optional parts (the Slack bot) that do not decide `ready`: each with its own state.")
 
 
 # Server-Sent Events of a streamed answer, in the order they are sent.

@@ -107,12 +107,21 @@ class SlackSettings(BaseSettings):
 
     signing_secret: SecretStr | None = Field(None, description="Signing secret; unset turns the bot off.")
     bot_token: SecretStr | None = Field(None, description="Bot user OAuth token (xoxb-...).")
+    client_id: str | None = Field(None, description="App client id; with the client secret: OAuth installs.")
+    client_secret: SecretStr | None = Field(None, description="App client secret (Basic Information).")
+    redirect_url: str | None = Field(None, description="OAuth redirect URL, if Slack has more than one on file.")
+    socket_mode: bool = Field(False, description="Receive events over Socket Mode instead of a public URL.")
+    app_token: SecretStr | None = Field(None, description="App-level token (xapp-...) for Socket Mode.")
     api_base_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slash_command: str = Field("/evidence", description="Name of the slash command.")
     workers: int = Field(
         4, ge=1, le=64, description="Threads per process that answer Slack questions after the 3-second ack."
     )
     api_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout of one Slack Web API call.")
+    dm_context_window_s: float = Field(
+        1800.0, ge=0, le=7 * 86400,
+        description="A direct message continues the DM's latest conversation if it was active this recently; 0: never.",
+    )
 
 
 class Settings(BaseSettings):

@@ -59,6 +59,8 @@ class FeedbackRecord:
 
 
 class ConversationStore(Protocol):
+    engine: Engine  # the Slack installation store shares the database
+
     def create_conversation(self, channel: str = "web", external_ref: str | None = None) -> str: ...
     def get_or_create_by_ref(self, external_ref: str, channel: str) -> str: ...
     def get_conversation(self, conversation_id: str) -> Conversation | None: ...
@@ -68,6 +70,9 @@ class ConversationStore(Protocol):
     def message_exists(self, message_id: str) -> bool: ...
     def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str: ...
     def feedback_for(self, message_id: str) -> list[FeedbackRecord]: ...
+    def vote(self, message_id: str, voter: str, rating: Rating, source: str) -> str: ...
+    def find_by_ref(self, external_ref: str) -> str | None: ...
+    def latest_by_ref_prefix(self, prefix: str) -> tuple[str, float] | None: ...
     def count_turns(self) -> int: ...
     def ping(self) -> None: ...
 
@@ -101,6 +106,14 @@ feedback = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+# One row per (answer, voter): the voter's current feedback row. A new vote replaces the old one,
+# so one person counts once per answer and their latest vote is the one that counts.
+votes = sa.Table(
+    "feedback_votes", metadata,
+    sa.Column("message_id", sa.String(64), sa.ForeignKey("turns.message_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("voter", sa.String(128), primary_key=True),
+    sa.Column("feedback_id", sa.String(64), nullable=False),
+)
 migrations = sa.Table(
     "schema_migrations", metadata,
     sa.Column("version", sa.Integer, primary_key=True),
@@ -111,6 +124,7 @@ migrations = sa.Table(
 # Ordered and append-only: a new schema change is a new entry, never an edit of an old one.
 MIGRATIONS: list[tuple[int, str, list[sa.Table]]] = [
     (1, "conversations, turns and feedback", [conversations, turns, feedback]),
+    (2, "one vote per voter per answer", [votes]),
 ]
 
 
@@ -277,6 +291,7 @@ class SqlConversationStore:
     def delete_conversation(self, conversation_id: str) -> bool:
         with self.engine.begin() as conn:
             message_ids = sa.select(turns.c.message_id).where(turns.c.conversation_id == conversation_id)
+            conn.execute(votes.delete().where(votes.c.message_id.in_(message_ids)))
             conn.execute(feedback.delete().where(feedback.c.message_id.in_(message_ids)))
             conn.execute(turns.delete().where(turns.c.conversation_id == conversation_id))
             result = conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
@@ -303,6 +318,48 @@ class SqlConversationStore:
             rows = conn.execute(
                 sa.select(feedback).where(feedback.c.message_id == message_id).order_by(feedback.c.created_at)).all()
         return [FeedbackRecord(r.id, r.message_id, r.rating, r.comment, r.source, r.created_at) for r in rows]
+
+    @_available
+    def vote(self, message_id: str, voter: str, rating: Rating, source: str) -> str:
+        """Record ``voter``'s feedback on an answer, replacing their earlier vote on it (if any)."""
+        for attempt in range(5):
+            feedback_id = _new_id("fb")
+            try:
+                with self._write_lock, self.engine.begin() as conn:
+                    key = (votes.c.message_id == message_id) & (votes.c.voter == voter)
+                    previous = conn.execute(sa.select(votes.c.feedback_id).where(key)).scalar()
+                    if previous is not None:
+                        conn.execute(feedback.delete().where(feedback.c.id == previous))
+                        conn.execute(votes.delete().where(key))
+                    conn.execute(feedback.insert().values(
+                        id=feedback_id, message_id=message_id, rating=rating, comment=None, source=source,
+                        created_at=time.time()))
+                    conn.execute(votes.insert().values(message_id=message_id, voter=voter, feedback_id=feedback_id))
+                return feedback_id
+            except sa.exc.IntegrityError:  # another process recorded this voter's vote at the same moment
+                if not self.message_exists(message_id):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise RuntimeError("could not record the vote after repeated conflicts")
+
+    @_available
+    def find_by_ref(self, external_ref: str) -> str | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(conversations.c.id).where(conversations.c.external_ref == external_ref)).scalar()
+        return str(found) if found else None
+
+    @_available
+    def latest_by_ref_prefix(self, prefix: str) -> tuple[str, float] | None:
+        """The conversation under ``prefix`` with the most recent activity, and when that was."""
+        last = sa.func.max(sa.func.coalesce(turns.c.created_at, conversations.c.created_at))
+        query = (sa.select(conversations.c.id, last.label("last"))
+                 .select_from(conversations.outerjoin(turns, turns.c.conversation_id == conversations.c.id))
+                 .where(conversations.c.external_ref.startswith(prefix, autoescape=True))
+                 .group_by(conversations.c.id).order_by(sa.desc("last")).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (str(row.id), float(row.last)) if row else None
 
     @_available
     def count_turns(self) -> int:

@@ -113,6 +113,34 @@ def fallback_text(answer: Answer) -> str:
     return to_plain(text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…")
 
 
+HOME_TEXT = (
+    "*What this bot does*\nIt answers questions about ketamine and esketamine for depression from a fixed corpus "
+    "of published studies and regulatory documents, and cites every claim with numbered references.",
+    "*How to ask*\n• Mention it in a channel: `@evidence does IV ketamine help treatment-resistant depression?` "
+    "(the answer goes into your message's thread; follow-ups in the thread keep the context)\n"
+    "• Message it here, in the Messages tab\n"
+    "• Use `{command} <question>`: the answer is shown only to you until you share it",
+    "*Limits*\nIt summarises evidence; it does not give medical advice to individuals, doses or prescriptions. "
+    "It only knows what its sources say, and says so when they do not cover a question. "
+    "Questions and answers are stored to improve it; rate answers with the Helpful / Not helpful buttons.",
+)
+
+
+def home_view(command: str, crisis_message: str) -> dict[str, Any]:
+    """The App Home tab: what the bot does, how to ask, its limits, and where crisis help is.
+
+    The crisis help is the product's own crisis text (prompts/crisis.md), never a second copy.
+    """
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Evidence Assistant", "emoji": True}},
+        *(_section(text.replace("{command}", escape(command))) for text in HOME_TEXT),
+        {"type": "divider"},
+        {"type": "header", "text": {"type": "plain_text", "text": CRISIS_HEADER, "emoji": True}},
+        *(_section(chunk) for chunk in split_text(to_mrkdwn(crisis_message))),
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
 def notice_blocks(text: str) -> list[Block]:
     """A short message of our own (help, errors), already mrkdwn."""
     return [_section(chunk) for chunk in split_text(text)]

@@ -35,6 +35,12 @@ class Worker:
         self._pool.submit(self._run, job, name)
         return True
 
+    @property
+    def pending(self) -> int:
+        """Jobs accepted and not yet finished (running or queued)."""
+        with self._changed:
+            return self._pending
+
     def drain(self, timeout_s: float) -> bool:
         """Wait until every accepted job has finished; False if that took longer than ``timeout_s``."""
         with self._changed:

@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.register_blueprint(area)
 
     warm_up(services)
-    init_slack(app, services)  # POST /slack/events, only when a Slack signing secret is configured
+    slack = init_slack(app, services)  # POST /slack/events, only when a Slack signing secret is configured
+    if slack is not None:
+        health.add_component(app, "slack", slack.readiness)
     return app
 
 

@@ -2,19 +2,29 @@
 
 ``/healthz`` says only that the process answers, so a slow index never gets a healthy worker
 restarted. ``/readyz`` says whether requests can be served: the index is loaded and the vector
-store and conversation store answer; otherwise 503 with the reason.
+store and conversation store answer; otherwise 503 with the reason. Optional parts (the Slack
+bot) report under ``details`` and never make the HTTP API unready: a bot without a token is a
+bot that is off, not a service that is down.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from assistant.errors import AssistantError
-from assistant.schemas import Health, Readiness
+from assistant.schemas import ComponentReadiness, Health, Readiness
 from assistant.web import context
 from assistant.web.errors import error_body
 
 bp = Blueprint("health", __name__)
+COMPONENTS = "assistant.components"
+
+
+def add_component(app: Flask, name: str, check: Callable[[], ComponentReadiness]) -> None:
+    """Report an optional part's state under ``details.<name>`` of ``/readyz``."""
+    app.extensions.setdefault(COMPONENTS, {})[name] = check
 
 
 @bp.get("/healthz")
@@ -31,8 +41,10 @@ def readyz() -> tuple[Response, int]:
             services.conversations.ping()
         except AssistantError as exc:
             status = {"ready": False, "reason": exc.message}
+    checks: dict[str, Callable[[], ComponentReadiness]] = current_app.extensions.get(COMPONENTS, {})
+    details = {name: check() for name, check in checks.items()} or None
     if not status["ready"]:
         error = error_body("not_ready", status["reason"])["error"]
-        body = Readiness(ready=False, reason=status["reason"], error=error)
+        body = Readiness(ready=False, reason=status["reason"], error=error, details=details)
         return jsonify(body.model_dump(mode="json", exclude_none=True)), 503
-    return jsonify(Readiness(**status).model_dump(mode="json", exclude_none=True)), 200
+    return jsonify(Readiness(**status, details=details).model_dump(mode="json", exclude_none=True)), 200

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from assistant.settings import Settings
+
+GRACEFUL_TIMEOUT_S = 20
+DRAIN_MARGIN_S = 2  # leave the worker time to exit before gunicorn's SIGKILL
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -26,6 +30,15 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def _worker_exit(_server: Any, worker: Any) -> None:
+    """On SIGTERM (a redeploy), answer the Slack events this worker already acknowledged."""
+    from assistant.slack import drain_slack
+
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        drain_slack(app, GRACEFUL_TIMEOUT_S - DRAIN_MARGIN_S)
+
+
 def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     options = {
         "bind": f"{host}:{port}",
@@ -37,7 +50,8 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
         # connection of a burst and serves it alone while the other workers sit idle.
         "reuse_port": True,
         "timeout": 120,
-        "graceful_timeout": 20,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "worker_exit": _worker_exit,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from assistant.answer.models import Answer, Safety
 from assistant.conversations import SqlConversationStore, make_store
+from assistant.conversations.store import MIGRATIONS
 from tests import servers
 
 
@@ -41,7 +42,7 @@ def test_sqlite_is_the_default_and_runs_in_wal_mode(tmp_path: Path) -> None:
 def test_migrations_are_recorded_and_idempotent(store: SqlConversationStore) -> None:
     with store.engine.connect() as conn:
         versions = [row[0] for row in conn.execute(sa.text("SELECT version FROM schema_migrations"))]
-    assert versions == [1]
+    assert versions == [version for version, _, _ in MIGRATIONS]
     assert store.migrate() == []
 
 
@@ -64,7 +65,7 @@ def test_instances_starting_at_once_migrate_a_new_database_exactly_once(database
         t.join()
     assert errors == []
     with stores[0].engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 1
+        assert conn.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == len(MIGRATIONS)
 
 
 def test_turns_history_feedback_and_delete(store: SqlConversationStore) -> None:

@@ -34,9 +34,10 @@ def settings_for_slack(shipped_settings: Settings, tmp_path: Path, fake_slack: F
 
 
 @pytest.fixture
-def slack_app(settings_for_slack: Settings, embedder: MiniLMEmbedder) -> Iterator[Flask]:
+def slack_app(settings_for_slack: Settings, embedder: MiniLMEmbedder, fake_slack: FakeSlack) -> Iterator[Flask]:
     app = create_app(settings_for_slack, build_services(settings_for_slack, embedder=embedder))
     app.testing = True
+    fake_slack.forget()  # the start-up token check; tests/slack/test_setup.py covers it
     yield app
     extension(app).worker.shutdown(wait=True)
 

@@ -7,6 +7,7 @@ Tests wait on it with a bounded wait, never a sleep.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
+OAUTH_TOKEN_PREFIX = "xoxb-oauth-"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Call:
     path: str
     body: dict[str, Any]
     authorization: str | None
+    reply: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the fake answered
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -39,6 +42,9 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self.errors: dict[str, str] = {}  # method (or "response_url") -> Slack error code to answer with
+        self.socket_url: str | None = None  # what apps.connections.open hands out (a FakeSocketMode)
+        self.gate = threading.Event()  # cleared: Web API calls wait (bounded) until it is set again
+        self.gate.set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True)
@@ -67,6 +73,11 @@ class FakeSlack:
         with self._changed:
             return [c for c in self._calls if method is None or c.method == method]
 
+    def forget(self) -> None:
+        """Drop the calls seen so far (the app's start-up ``auth.test``), so a test counts only its own."""
+        with self._changed:
+            self._calls.clear()
+
     def wait_for(self, method: str, count: int = 1, timeout_s: float = 20.0) -> list[Call]:
         """The first ``count`` calls of ``method``, waiting up to ``timeout_s`` for them."""
         deadline = time.monotonic() + timeout_s
@@ -80,16 +91,33 @@ class FakeSlack:
             return found[:count]
 
     def record(self, call: Call) -> dict[str, Any]:
+        reply = self._reply(call)
         with self._changed:
-            self._calls.append(call)
+            self._calls.append(dataclasses.replace(call, reply=reply))
             self._changed.notify_all()
+        return reply
+
+    def _reply(self, call: Call) -> dict[str, Any]:
+        self.gate.wait(30.0)
         if call.method in self.errors:
             return {"ok": False, "error": self.errors[call.method]}
         ts = f"1700000000.{next(self._ts):06d}"
-        if call.method == "auth.test":
-            return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": "T1", "team": "Test"}
+        if call.method == "auth.test":  # a token from an OAuth install names its workspace (see oauth.v2.access)
+            token = (call.authorization or "").removeprefix("Bearer ")
+            team = token.removeprefix(OAUTH_TOKEN_PREFIX) if token.startswith(OAUTH_TOKEN_PREFIX) else "T1"
+            return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": team, "team": "Test"}
+        if call.method == "oauth.v2.access":  # the code of an install names the workspace: "code-T2"
+            team = str(call.body.get("code", "")).removeprefix("code-")
+            return {"ok": True, "app_id": "A0APP", "authed_user": {"id": "U0INSTALLER"}, "token_type": "bot",
+                    "scope": "app_mentions:read,chat:write,im:history,commands",
+                    "access_token": f"{OAUTH_TOKEN_PREFIX}{team}", "bot_user_id": BOT_USER_ID,
+                    "team": {"id": team, "name": f"Team {team}"}, "enterprise": None, "is_enterprise_install": False}
         if call.method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if call.method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"}
+        if call.method == "chat.update":
+            return {"ok": True, "channel": call.body.get("channel"), "ts": call.body.get("ts")}
         return {"ok": True, "channel": call.body.get("channel"), "ts": ts}
 
 

@@ -71,8 +71,9 @@ class Slack:
             event["thread_ts"] = thread_ts
         return self.event(event, **kwargs)
 
-    def direct_message(self, text: str, *, ts: str | None = None, **extra: Any) -> TestResponse:
-        event = {"type": "message", "channel_type": "im", "channel": "D0DIRECT", "user": USER, "text": text,
+    def direct_message(self, text: str, *, ts: str | None = None, channel: str = "D0DIRECT",
+                       **extra: Any) -> TestResponse:
+        event = {"type": "message", "channel_type": "im", "channel": channel, "user": USER, "text": text,
                  "ts": ts or next_ts(), **extra}
         return self.event(event)
 
@@ -84,9 +85,9 @@ class Slack:
         return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
     def click(self, action_id: str, value: str, *, channel: str = CHANNEL, ephemeral: bool = False,
-              response_url: str | None = None) -> TestResponse:
+              response_url: str | None = None, user: str = USER) -> TestResponse:
         payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "test"},
-                   "user": {"id": USER, "team_id": TEAM}, "api_app_id": "A0APP", "token": "legacy-verification-token",
+                   "user": {"id": user, "team_id": TEAM}, "api_app_id": "A0APP", "token": "legacy-verification-token",
                    "container": {"type": "message", "message_ts": next_ts(), "channel_id": channel,
                                  "is_ephemeral": ephemeral},
                    "trigger_id": f"{next(_ids)}.1.def", "channel": {"id": channel, "name": "evidence"},

@@ -17,11 +17,12 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
     return {e["action_id"]: e["value"] for e in actions["elements"]}
 
 
-def test_the_command_is_acknowledged_empty_and_answered_privately_to_the_asker(
+def test_the_command_is_acknowledged_with_a_short_private_note_and_answered_privately_to_the_asker(
         slack: Slack, fake_slack: FakeSlack) -> None:
     response = slack.command(QUESTION)
 
-    assert response.status_code == 200 and response.data == b""
+    assert response.status_code == 200 and response.get_json()["response_type"] == "ephemeral"
+    assert response.get_json()["text"].startswith("Looking at the evidence")
     (call,) = fake_slack.wait_for("chat.postEphemeral")
     assert call.body["channel"] == CHANNEL and call.body["user"] == USER
     assert call.blocks[0]["elements"][0]["text"] == f"*You asked:* {QUESTION}"

@@ -16,7 +16,7 @@ from tests.slack.helpers import Slack, settle
 def test_a_click_is_stored_against_the_answer_and_acknowledged_privately(
         slack: Slack, fake_slack: FakeSlack, slack_app: Flask, action_id: str, rating: str, thanks: str) -> None:
     slack.mention("Does ketamine help depression quickly?")
-    (answer,) = fake_slack.wait_for("chat.postMessage")
+    (answer,) = fake_slack.wait_for("chat.update")
     (actions,) = [b for b in answer.blocks if b["type"] == "actions"]
     message_id = next(e["value"] for e in actions["elements"] if e["action_id"] == action_id)
 
@@ -35,3 +35,24 @@ def test_feedback_for_an_unknown_answer_is_not_stored(slack: Slack, fake_slack: 
     assert "no longer stored" in reply.body["text"]
     settle(slack_app)
     assert slack_app.extensions["assistant"].conversations.feedback_for("msg_does_not_exist") == []
+
+
+def answer_buttons(fake_slack: FakeSlack) -> dict[str, str]:
+    (answer,) = fake_slack.wait_for("chat.update")
+    (actions,) = [b for b in answer.blocks if b["type"] == "actions"]
+    return {e["action_id"]: e["value"] for e in actions["elements"]}
+
+
+def test_one_vote_per_user_per_answer_and_the_latest_vote_counts(
+        slack: Slack, fake_slack: FakeSlack, slack_app: Flask) -> None:
+    slack.mention("Does ketamine help depression quickly?")
+    buttons = answer_buttons(fake_slack)
+
+    for action_id in ("feedback_up", "feedback_up", "feedback_down"):
+        slack.click(action_id, buttons[action_id], user="U0SAMEPERSON")
+    slack.click("feedback_up", buttons["feedback_up"], user="U0SOMEONEELSE")
+    fake_slack.wait_for("response_url", count=4)
+    settle(slack_app)
+
+    stored = slack_app.extensions["assistant"].conversations.feedback_for(buttons["feedback_up"])
+    assert sorted(f.rating for f in stored) == ["down", "up"], "two people, two votes; the first changed their mind"

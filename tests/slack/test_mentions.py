@@ -25,9 +25,11 @@ def test_a_mention_is_acknowledged_at_once_and_answered_in_its_thread_with_cited
     acked_in = time.monotonic() - started
 
     assert response.status_code == 200 and acked_in < 3.0
-    (call,) = fake_slack.wait_for("chat.postMessage")
-    assert call.body["channel"] == CHANNEL and call.body["thread_ts"] == ts
-    assert call.body["unfurl_links"] is False
+    (placeholder,) = fake_slack.wait_for("chat.postMessage")
+    assert placeholder.body["channel"] == CHANNEL and placeholder.body["thread_ts"] == ts
+    assert placeholder.body["text"] == "Looking at the evidence…" and placeholder.body["unfurl_links"] is False
+    (call,) = fake_slack.wait_for("chat.update")
+    assert call.body["channel"] == CHANNEL and call.body["ts"] == placeholder.reply["ts"], "the placeholder becomes it"
     shown = texts(call.blocks)
     assert "[1]" in shown
     assert "*References*\n<https://doi.org/10." in shown
@@ -41,7 +43,7 @@ def test_the_buttons_name_the_turn_stored_in_the_conversation_of_the_thread(
     ts = next_ts()
     slack.mention("How fast does ketamine act on depressive symptoms?", ts=ts)
 
-    (call,) = fake_slack.wait_for("chat.postMessage")
+    (call,) = fake_slack.wait_for("chat.update")
     (actions,) = [b for b in call.blocks if b["type"] == "actions"]
     message_id = actions["elements"][0]["value"]
     store = slack_app.extensions["assistant"].conversations
@@ -55,12 +57,12 @@ def test_a_follow_up_in_the_thread_is_answered_with_the_threads_history(
         slack: Slack, fake_slack: FakeSlack, slack_app: Flask) -> None:
     root = next_ts()
     slack.mention("How fast does IV ketamine work in treatment-resistant depression?", ts=root)
-    fake_slack.wait_for("chat.postMessage")
+    fake_slack.wait_for("chat.update")
 
     slack.mention("What about its side effects?", thread_ts=root)
 
-    _, second = fake_slack.wait_for("chat.postMessage", count=2)
-    assert second.body["thread_ts"] == root
+    _, second = fake_slack.wait_for("chat.update", count=2)
+    assert [p.body["thread_ts"] for p in fake_slack.calls("chat.postMessage")] == [root, root]
     assert "*References*" in texts(second.blocks), "answered from evidence, not refused as out of scope"
     store = slack_app.extensions["assistant"].conversations
     conversation = store.get_conversation(store.get_or_create_by_ref(f"slack:{TEAM}:{CHANNEL}:{root}", "slack"))
@@ -72,8 +74,9 @@ def test_a_direct_message_is_answered_in_its_thread(slack: Slack, fake_slack: Fa
     ts = next_ts()
     slack.direct_message("Is esketamine nasal spray approved for depression?", ts=ts)
 
-    (call,) = fake_slack.wait_for("chat.postMessage")
-    assert call.body["channel"] == "D0DIRECT" and call.body["thread_ts"] == ts
+    (placeholder,) = fake_slack.wait_for("chat.postMessage")
+    assert placeholder.body["channel"] == "D0DIRECT" and placeholder.body["thread_ts"] == ts
+    (call,) = fake_slack.wait_for("chat.update")
     assert "[1]" in texts(call.blocks)
 
 
@@ -162,9 +165,55 @@ def test_when_the_index_is_missing_the_thread_is_told_so_without_internals(
     app = create_app(settings, build_services(settings, embedder=embedder))
     try:
         Slack(app.test_client(), fake_slack).mention("Does ketamine help depression?")
-        (call,) = fake_slack.wait_for("chat.postMessage")
+        (call,) = fake_slack.wait_for("chat.update")
     finally:
         extension(app).worker.shutdown()
 
     assert call.body["text"] == "The evidence index is not available right now. Please try again shortly."
     assert "ingest" not in json.dumps(call.body), "the operator's hint stays in the log"
+
+
+def test_when_the_placeholder_cannot_be_updated_the_answer_is_posted_in_the_thread(
+        slack: Slack, fake_slack: FakeSlack, slack_app: Flask) -> None:
+    fake_slack.errors["chat.update"] = "message_not_found"  # e.g. someone deleted the placeholder
+    ts = next_ts()
+    slack.mention("Does ketamine help depression quickly?", ts=ts)
+
+    _, answer = fake_slack.wait_for("chat.postMessage", count=2)
+    assert answer.body["thread_ts"] == ts and "*References*" in texts(answer.blocks)
+
+
+def test_top_level_direct_messages_continue_the_dms_recent_conversation(
+        slack: Slack, fake_slack: FakeSlack, slack_app: Flask) -> None:
+    slack.direct_message("How fast does IV ketamine work in treatment-resistant depression?", channel="D0CONTINUE")
+    fake_slack.wait_for("chat.update")
+    slack.direct_message("What about its side effects?", channel="D0CONTINUE")  # a new top-level message
+
+    _, second = fake_slack.wait_for("chat.update", count=2)
+    assert "*References*" in texts(second.blocks)
+    store = slack_app.extensions["assistant"].conversations
+    found = store.latest_by_ref_prefix(f"slack:{TEAM}:D0CONTINUE:")
+    assert found is not None
+    conversation = store.get_conversation(found[0])
+    assert conversation is not None and len(conversation.turns) == 2
+    assert "treatment-resistant" in conversation.turns[1].answer["standalone_query"]
+
+
+def test_with_the_dm_window_at_zero_each_top_level_direct_message_starts_a_conversation(
+        shipped_settings: Settings, embedder: MiniLMEmbedder, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    settings = slack_settings(shipped_settings, tmp_path, fake_slack.api_url, dm_context_window_s=0)
+    app = create_app(settings, build_services(settings, embedder=embedder))
+    slack = Slack(app.test_client(), fake_slack)
+    try:
+        first, second = next_ts(), next_ts()
+        slack.direct_message("How fast does IV ketamine work in treatment-resistant depression?", ts=first)
+        slack.direct_message("What about its side effects?", ts=second)
+        fake_slack.wait_for("chat.update", count=2)
+        settle(app)
+    finally:
+        extension(app).worker.shutdown()
+
+    store = app.extensions["assistant"].conversations
+    for ts in (first, second):
+        conversation = store.get_conversation(store.get_or_create_by_ref(f"slack:{TEAM}:D0DIRECT:{ts}", "slack"))
+        assert conversation is not None and len(conversation.turns) == 1
