@@ -129,7 +129,7 @@ HOME_TEXT = (
 def home_view(command: str, crisis_message: str) -> dict[str, Any]:
     """The App Home tab: what the bot does, how to ask, its limits, and where crisis help is.
 
-    The crisis help is the product's own crisis text (prompts/crisis.md), never a second copy.
+    The crisis help is the product's own crisis text (the English text of prompts/crisis.yaml), never a second copy.
     """
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Evidence Assistant", "emoji": True}},

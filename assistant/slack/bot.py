@@ -77,7 +77,7 @@ class CommandQuestion:
 class SlackBot:
     def __init__(self, services: Services, timeout_s: int, slash_command: str = "/evidence") -> None:
         self.answers = services.answers
-        self.home = home_view(slash_command, services.prompts.text("crisis.md"))
+        self.home = home_view(slash_command, services.answers.crisis.resources("en"))
         self.store: ConversationStore = services.conversations
         self.max_chars = services.settings.web.max_message_chars
         self.dm_window_s = services.settings.slack.dm_context_window_s

@@ -22,7 +22,7 @@ def test_opening_the_home_tab_publishes_the_guide_with_the_products_crisis_text(
     for heading in ("*What this bot does*", "*How to ask*", "*Limits*"):
         assert heading in shown
     assert "`/evidence <question>`" in shown
-    crisis = slack_app.extensions["assistant"].prompts.text("crisis.md")
+    crisis = slack_app.extensions["assistant"].answers.crisis.resources("en")
     first_line = crisis.strip().splitlines()[0]
     assert first_line.split(",")[0] in shown, "the crisis help is the product's crisis text, not a copy"
     assert len(view["blocks"]) <= 100 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])
