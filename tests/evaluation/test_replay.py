@@ -13,10 +13,9 @@ from assistant.cli import main
 from assistant.evaluation.conversations_file import load_cases
 from assistant.evaluation.replay import Scoring, replay
 from assistant.evaluation.scoring import LeakGuard
-from assistant.evaluation.transports import REPLAY_CHANNEL, InProcessTransport
+from assistant.evaluation.transports import REPLAY_CHANNEL, InProcessTransport, Reply, Thread
 from assistant.services import Services
 from tests.conftest import REPO
-from assistant.evaluation.transports import Reply, Thread
 from tests.evaluation.conftest import SUBSET, eval_lines, write_cases
 
 GUARD = Scoring(LeakGuard.from_prompts(REPO / "prompts"))
