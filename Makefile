@@ -36,11 +36,11 @@ services:
 	  || echo "note: redis-server or postgresql could not be installed; the tests that need them will fail and say so."; }
 
 test: index browser services
-	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff check assistant tests examples
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff check assistant tests examples
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -33,6 +33,8 @@ GOOD = '{"id": "ok", "turns": [{"user": "What did TRANSFORM-2 find?"}]}'
     ('{"id": "a", "turns": [{"user": "q", "forbid": [""]}]}', "turn 1: forbid[0]: String should have"),
     ('{"id": "a", "turns": [{"user": "q", "fact": [["x"]]}]}', "turn 1: fact: unknown key; did you mean 'facts'?"),
     ('{"id": "a", "turns": [{"user": "q"}], "turn": []}', "turn: unknown key; did you mean 'turns'?"),
+    ('{"id": "a", "turns": [{"user": "q", "golds": ["x"]}]}', "turn 1: golds: unknown key; did you mean 'gold'?"),
+    ('{"id": "a", "turns": [{"user": "q", "forbidden": ["x"]}]}', "did you mean 'forbid'?"),
     ('{"id": "a", "turns": [{"user": "q"}], "meta": "x"}', "meta: Input should be an object"),
     ('{"id": "a", "turns": [{"user": "q"}], "tags": [1], "meta": {"tags": [2]}}',
      'tags: given both as a key and in "meta"'),
