@@ -169,8 +169,9 @@ class HttpTransport:
 
 
 def _retry_after(exc: urllib.error.HTTPError) -> float:
+    """Retry-After in whole seconds, capped at 30; "0" means "within this second", so wait one."""
     try:
-        return min(30.0, max(0.1, float(exc.headers.get("Retry-After", "1"))))
+        return min(30.0, max(1.0, float(exc.headers.get("Retry-After", "1"))))
     except ValueError:
         return 1.0
 
