@@ -97,9 +97,18 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> RunDiff:
     for name in scorers:
         values = [((r["totals"].get("scorers") or {}).get(name) or {}).get("value") for r in (old, new)]
         result.totals.append((f"scorer {name}", values[0], values[1]))
-    old_p, new_p = old.get("provenance") or {}, new.get("provenance") or {}
-    result.provenance = [(f, old_p.get(f), new_p.get(f)) for f in PROVENANCE if old_p.get(f) != new_p.get(f)]
+    old_p, new_p = (_leaves({f: (r.get("provenance") or {}).get(f) for f in PROVENANCE}) for r in (old, new))
+    result.provenance = [(f, old_p.get(f), new_p.get(f)) for f in dict.fromkeys([*old_p, *new_p])
+                         if old_p.get(f) != new_p.get(f)]
     return result
+
+
+def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"answer": {"top_k": 6}}`` -> ``{"answer.top_k": 6}``: a difference is named down to the setting."""
+    if isinstance(value, dict) and value:
+        return {k: v for key, item in value.items() for k, v in _leaves(item, f"{prefix}.{key}" if prefix else key)
+                .items()}
+    return {prefix: value}
 
 
 def _number(value: float | None, metric: str) -> str:
@@ -127,6 +136,5 @@ def render_diff(diff: RunDiff) -> str:
         shown = "-" if change is None else f"{'+' if change > 0 else ''}{_number(change, metric)}"
         lines.append(f"{metric:<22}{_number(old, metric):>10}{_number(new, metric):>10}{shown:>10}")
     for name, old, new in diff.provenance:
-        before, after = json.dumps(old, sort_keys=True), json.dumps(new, sort_keys=True)
-        lines.append(f"provenance {name} differs: {before} -> {after}")
+        lines.append(f"provenance {name}: {json.dumps(old)} -> {json.dumps(new)}")
     return "\n".join(lines)

@@ -48,7 +48,7 @@ def test_a_regression_is_listed_with_its_reason_and_exits_1(cli_env: dict[str, s
     data = json.loads((tmp_path / "diff.json").read_text(encoding="utf-8"))
     assert [c["label"] for c in data["regressed"]] == ["c059#1"] and data["only_new"] == ["c073#1"]
     assert {"metric": "passed", "old": 1, "new": 2, "change": 1} in data["totals"]
-    assert {d["field"] for d in data["provenance"]} == {"file"}  # same code, index and prompts: only the file
+    assert {d["field"] for d in data["provenance"]} == {"file.path", "file.sha256"}  # same code, index, prompts
 
 
 def test_no_regression_exits_0_and_a_file_that_is_no_report_exits_2(cli_env: dict[str, str],
