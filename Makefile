@@ -43,11 +43,11 @@ $(JS_STAMP): tests/js/package-lock.json
 js: $(JS_STAMP)
 
 test: index browser services js
-	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff check assistant tests examples
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff check assistant tests examples
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache tests/js/node_modules

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from assistant.cli_replay import replay
 from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -323,82 +324,6 @@ def bench_load(ctx: click.Context, questions_path: Path, clients: int, duration:
     sys.exit(1 if problems else 0)
 
 
-@main.command()
-@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--url", "base_url", help="Base URL of a running service (POST /v1/chat); unset: in-process.")
-@click.option("--api-key", envvar="ASSISTANT_API_KEY", help="Bearer key for --url (default: $ASSISTANT_API_KEY).")
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write a report: PATH.json (per turn and totals) or PATH.html (for people).")
-@click.option("--min-hit5", type=click.FloatRange(0, 1), help="Minimum share of gold turns citing gold in the top 5.")
-@click.option("--min-facts", type=click.FloatRange(0, 1), help="Minimum share of expected facts found.")
-@click.option("--min-caveat", type=click.FloatRange(0, 1), help="Minimum share of caveat turns with both caveats.")
-@click.option("--min-behaviour", type=click.FloatRange(0, 1), help="Minimum share of turns behaving as their kind.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Conversations replayed at once (turns of one conversation always run in order).")
-@click.option("--case", "case_ids", multiple=True, help="Replay only this conversation id (repeatable).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds to wait for one HTTP answer.")
-@click.pass_context
-def replay(ctx: click.Context, file: Path, base_url: str | None, api_key: str | None, report_path: Path | None,
-           min_hit5: float | None, min_facts: float | None, min_caveat: float | None, min_behaviour: float | None,
-           concurrency: int, case_ids: tuple[str, ...], timeout: float) -> None:
-    """Replay scripted conversations and score every turn.
-
-    Exit 0 when every threshold is met, 1 when one is missed or a turn got no answer, 2 on a usage
-    error, an invalid FILE (each bad line is named) or a service or index that is not there.
-    """
-    from assistant.errors import AssistantError
-    from assistant.evaluation import replay as replays
-    from assistant.evaluation.conversations_file import CaseFileError, load_cases
-    from assistant.evaluation.reports import REPORT_SUFFIXES, write_report
-    from assistant.evaluation.scoring import LeakGuard
-
-    if report_path and report_path.suffix.lower() not in REPORT_SUFFIXES:
-        raise click.BadParameter("must end in .json or .html", ctx, param_hint="--report")
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with http:// or https://", ctx, param_hint="--url")
-    try:
-        cases = load_cases(file)
-    except CaseFileError as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        sys.exit(2)
-    if case_ids:
-        unknown = sorted(set(case_ids) - {case.id for case in cases})
-        if unknown:
-            raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", ctx, param_hint="--case")
-        cases = [case for case in cases if case.id in case_ids]
-    settings = _settings(ctx)
-    transport: replays.Transport
-    try:
-        if base_url:
-            http = replays.HttpTransport(base_url, api_key, timeout)
-            http.check_ready()
-            transport = http
-        else:
-            from assistant.services import build_services
-
-            services = build_services(settings)
-            services.index.snapshot()
-            transport = replays.InProcessTransport(services)
-    except replays.ReplayError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except AssistantError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(2)
-    thresholds = {metric: value for metric, value in (
-        ("hit_at_5", min_hit5), ("fact_recall", min_facts), ("caveat_rate", min_caveat),
-        ("behaviour_rate", min_behaviour)) if value is not None}
-    run = replays.replay(cases, transport, LeakGuard.from_prompts(settings.prompts_dir), concurrency, thresholds)
-    click.echo(replays.render_summary(run))
-    click.echo(replays.render_failures(run))
-    if report_path:
-        write_report(run, report_path)
-        click.echo(f"report written to {report_path}")
-    sys.exit(0 if run.ok else 1)
-
-
 @main.group("triage")
 def triage_group() -> None:
     """The safety triage classifier."""
@@ -451,6 +376,8 @@ def export(ctx: click.Context, conversation_id: str, out: Path | None) -> None:
         sys.exit(1)
     click.echo(f"appended {case.id} ({len(case.turns)} turns) to {out}; add the facts it must contain")
 
+
+main.add_command(replay)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Answer, Caveat, Citation, Safety
@@ -22,6 +22,8 @@ from assistant.retrieval.filters import Filters
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 MAX_COMMENT_CHARS = 2000
+MAX_HISTORY_TURNS = 50
+MAX_HISTORY_ANSWER_CHARS = 20_000
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Tab, newline and carriage return are ordinary in typed text; every other control character is
 # either a mistake or an attempt to confuse logs, terminals and prompts.
@@ -57,6 +59,26 @@ def clean_text(value: str, *, limit: int) -> str:
     return text
 
 
+class HistoryTurn(_Request):
+    """One earlier exchange, sent by a client that does not let the service store the conversation."""
+
+    user: str = Field(description="What the user asked.",
+                      json_schema_extra={"minLength": 1, "maxLength": DEFAULT_MAX_MESSAGE_CHARS})
+    assistant: str = Field(description="The answer text it got.",
+                           json_schema_extra={"minLength": 1, "maxLength": MAX_HISTORY_ANSWER_CHARS})
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str, info: ValidationInfo) -> str:
+        limit = (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)
+        return clean_text(value, limit=limit)
+
+    @field_validator("assistant")
+    @classmethod
+    def _assistant(cls, value: str) -> str:
+        return clean_text(value, limit=MAX_HISTORY_ANSWER_CHARS)
+
+
 class ChatRequest(_Request):
     message: str = Field(
         description="The user's question. Surrounding whitespace is removed; control characters are refused.",
@@ -69,12 +91,33 @@ class ChatRequest(_Request):
         None, description="true: answer as Server-Sent Events. Unset: decided by the Accept header."
     )
     filters: Filters | None = Field(None, description="Restrict the evidence the answer may draw on.")
+    store: bool = Field(
+        True, description="false: answer without storing anything (evaluation traffic); the response's "
+                          "conversation_id and message_id are then null.")
+    history: list[HistoryTurn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS,
+        description="Earlier turns, oldest first, for a follow-up when store is false (only then, and not "
+                    "with conversation_id); the service uses the most recent ones, as many as it keeps.")
 
     @field_validator("message")
     @classmethod
     def _message(cls, value: str, info: ValidationInfo) -> str:
         limit = (info.context or {}).get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)
         return clean_text(value, limit=limit)
+
+    @model_validator(mode="after")
+    def _one_source_of_history(self) -> ChatRequest:
+        """Whether the fields are sent, not their values, decides: the OpenAPI document says the same."""
+        if "history" not in self.model_fields_set:
+            return self
+        if "store" not in self.model_fields_set or self.store:
+            raise PydanticCustomError("history_needs_no_store",
+                                      "history is only accepted with store false (stored conversations "
+                                      "continue by conversation_id)")
+        if "conversation_id" in self.model_fields_set:
+            raise PydanticCustomError("history_with_conversation",
+                                      "send either conversation_id or history, not both")
+        return self
 
 
 class FeedbackRequest(_Request):
@@ -93,8 +136,9 @@ class FeedbackRequest(_Request):
 class ChatResponse(Answer):
     """Every field of the answer plus where it was stored."""
 
-    conversation_id: str = Field(description="Send it back to continue the conversation.")
-    message_id: str = Field(description="Identifies this answer, e.g. for feedback.")
+    conversation_id: str | None = Field(
+        description="Send it back to continue the conversation; null when the request had store false.")
+    message_id: str | None = Field(description="Identifies this answer, e.g. for feedback; null when not stored.")
 
 
 class TurnRecord(_Response):
@@ -198,8 +242,8 @@ class Readiness(_Response):
 class MetaEvent(_Response):
     """First event: where the answer is stored, its safety category and any crisis message."""
 
-    conversation_id: str
-    message_id: str
+    conversation_id: str | None = Field(description="null when the request had store false.")
+    message_id: str | None = Field(description="null when the request had store false.")
     safety: Safety
     abstained: bool
     crisis_message: str | None = Field(description="Show this first and prominently when present.")
@@ -219,8 +263,8 @@ class CaveatsEvent(_Response):
 
 
 class DoneEvent(_Response):
-    conversation_id: str
-    message_id: str
+    conversation_id: str | None = Field(description="null when the request had store false.")
+    message_id: str | None = Field(description="null when the request had store false.")
     follow_up_questions: list[str]
     standalone_query: str | None
 

@@ -1,11 +1,14 @@
 """The replay report as one self-contained HTML page: no scripts, no external files.
 
+Every turn is on the page, each collapsed into a ``<details>`` element (which opens without
+scripts), failing turns first, so a reviewer can read a passing answer as easily as a failing one.
 Every value that came from the conversation file or from an answer is HTML-escaped, since both
 can hold anything a user typed (including markup meant to run in a reviewer's browser).
 """
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from assistant.evaluation.replay import THRESHOLD_OPTIONS, ReplayRun, TurnResult
@@ -17,7 +20,8 @@ h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#17642b}.fail{color:#a31515;font-weight:600}
-.turn{border:1px solid #ddd;border-left:4px solid #a31515;padding:.5rem 1rem;margin:1rem 0}
+details.turn{border:1px solid #ddd;border-left:4px solid #a31515;padding:.25rem 1rem;margin:.4rem 0}
+details.turn.passed{border-left-color:#17642b}summary{cursor:pointer}
 pre{white-space:pre-wrap;background:#f8f8f8;padding:.5rem;border:1px solid #eee}
 ul.problems li{color:#a31515}small{color:#666}
 """
@@ -49,7 +53,10 @@ def _summary(run: ReplayRun) -> str:
     head = ("<tr><th>kind</th><th>turns</th><th>passed</th><th>errors</th><th>hit@5</th><th>fact recall</th>"
             "<th>caveats</th><th>behaviour</th><th>markers</th><th>p50 ms</th><th>p95 ms</th><th>max ms</th></tr>")
     rows = "".join(_metrics_row(kind, m) for kind, m in run.per_kind().items())
-    return f"<table id=per-kind>{head}{rows}{_metrics_row('all', run.totals)}</table>"
+    scorers = "".join(f"<li>scorer {_e(name)}: {rate.hits}/{rate.total} passed</li>"
+                      for name, rate in run.totals.scorers)
+    return (f"<table id=per-kind>{head}{rows}{_metrics_row('all', run.totals)}</table>"
+            + (f"<ul id=scorers>{scorers}</ul>" if scorers else ""))
 
 
 def _thresholds(run: ReplayRun) -> str:
@@ -110,50 +117,64 @@ def _citations(result: TurnResult) -> str:
             f"{rows}</table>")
 
 
-def _failing_turn(result: TurnResult) -> str:
+def _details(result: TurnResult) -> str:
+    status = "pass" if result.score.passed else "fail"
+    summary = (f"<summary><b>{_e(result.label)}</b> <small>{_e(result.turn.kind)}</small> "
+               f"<span class={status}>{status}</span> <small>{_ms(result.latency_ms)} ms</small> "
+               f"{_e(result.turn.user)}</summary>")
     problems = "".join(f"<li>{_e(p)}</li>" for p in result.problems())
-    parts = [f'<div class=turn id="{_e(result.label)}"><h3>{_e(result.label)} <small>{_e(result.turn.kind)}'
-             f"</small></h3><p><b>User:</b> {_e(result.turn.user)}</p><ul class=problems>{problems}</ul>"]
+    parts = [f'<details class="turn{" passed" if result.score.passed else ""}" id="{_e(result.label)}">{summary}',
+             f"<ul class=problems>{problems}</ul>" if problems else ""]
+    if result.meta:
+        parts.append("<p><small>meta: " + _e(", ".join(f"{k}={v}" for k, v in result.meta.items())) + "</small></p>")
+    if result.score.verdicts:
+        rows = "".join(f"<tr><td>{_e(v.scorer)}</td><td>{_e(v.passed)}</td><td class=num>{_e(v.score)}</td>"
+                       f"<td>{_e(v.reason)}</td></tr>" for v in result.score.verdicts)
+        parts.append(f"<table><tr><th>scorer</th><th>passed</th><th>score</th><th>reason</th></tr>{rows}</table>")
     answer = result.answer
     if answer is not None:
         caveats = ", ".join(c.id for c in answer.caveats) or "none"
         parts.append(
             f"<p><small>safety {_e(answer.safety.category)}{', escalated' if answer.safety.escalated else ''}; "
-            f"abstained {str(answer.abstained).lower()}; caveats {_e(caveats)}; "
-            f"latency {_ms(result.latency_ms)} ms; gold {_e(', '.join(result.turn.gold) or '-')}</small></p>")
+            f"abstained {str(answer.abstained).lower()}; caveats {_e(caveats)}; retries {result.retries}; "
+            f"gold {_e(', '.join(result.turn.gold) or '-')}</small></p>")
         if answer.standalone_query and answer.standalone_query != result.turn.user:
             parts.append(f"<p><small>retrieval saw: {_e(answer.standalone_query)}</small></p>")
         parts.append(f"<pre>{_e(answer.answer)}</pre>")
-    parts.append(_citations(result) + "</div>")
+    parts.append(_citations(result) + "</details>")
     return "".join(parts)
 
 
-def _all_turns(run: ReplayRun) -> str:
+def _provenance(run: ReplayRun) -> str:
     rows = []
-    for r in run.results:
-        label = _e(r.label) if r.score.passed else f'<a href="#{_e(r.label)}">{_e(r.label)}</a>'
-        status = "pass" if r.score.passed else "fail"
-        rows.append(f"<tr><td>{label}</td><td>{_e(r.turn.kind)}</td><td class={status}>{status}</td>"
-                    f"<td class=num>{_ms(r.latency_ms)}</td><td>{_e(r.turn.user)}</td></tr>")
-    return (f"<table id=turns><tr><th>turn</th><th>kind</th><th></th><th>ms</th><th>user</th></tr>"
-            f"{''.join(rows)}</table>")
+    for key, value in run.provenance.items():
+        shown = "-" if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        rows.append(f"<tr><th>{_e(key)}</th><td><code>{_e(shown)}</code></td></tr>")
+    return f"<table id=provenance>{''.join(rows)}</table>"
 
 
 def render_html(run: ReplayRun, title: str = "Replay report") -> str:
     totals = run.totals
-    verdict = "all thresholds met" if run.ok else "FAILED"
+    verdict = "passed" if run.ok else "FAILED"
     failing = run.failing
     body = [
         f"<h1>{_e(title)}</h1>",
         f"<p>{run.conversations} conversations, {totals.turns} turns, {totals.passed} passed, "
         f"{totals.turns - totals.passed} failing; {_e(run.transport)} (concurrency {run.concurrency}), "
         f"{run.seconds:.1f} s. <b class={'pass' if run.ok else 'fail'}>{verdict}</b></p>",
+        *(f"<p class=fail>{_e(w)}</p>" for w in run.warnings),
+        "<h2>Provenance</h2>", _provenance(run),
         "<h2>Scores by kind</h2>", _summary(run),
         "<h2>Thresholds</h2>", _thresholds(run),
-        "<h2>Latency</h2>", latency_histogram(totals.latencies_ms),
+        "<h2>Latency</h2>",
+        f"<p>{'From a concurrency-1 pass' if run.latency_pass_seconds is not None else 'From the scoring pass'}, "
+        f"after {run.warmup} warm-up question(s); {run.retries} rate-limit retries "
+        f"({run.backoff_s:.1f} s of back-off) are not counted.</p>",
+        latency_histogram(totals.latencies_ms),
         f"<h2>Failing turns ({len(failing)})</h2>",
-        "".join(_failing_turn(r) for r in failing) or "<p>None.</p>",
-        "<h2>All turns</h2>", _all_turns(run),
+        "".join(_details(r) for r in failing) or "<p>None.</p>",
+        f"<h2>Passing turns ({totals.passed})</h2>",
+        "".join(_details(r) for r in run.results if r.score.passed) or "<p>None.</p>",
     ]
     return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content=\"width=device-width,initial-scale=1\"><title>{_e(title)}</title>"

@@ -1,20 +1,30 @@
-"""Writing a replay report: JSON for machines, self-contained HTML for people, chosen by the suffix."""
+"""Writing replay reports: JSON for machines and `replay diff`, HTML for people, JUnit XML and CSV for CI.
+
+One run can write any of them; each carries the run's provenance.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.evaluation.replay import ReplayRun
+from assistant.evaluation.report_csv import render_csv
 from assistant.evaluation.report_html import render_html
+from assistant.evaluation.report_junit import render_junit
 
-REPORT_SUFFIXES = (".json", ".html")
+
+def render_json(run: ReplayRun) -> str:
+    return json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_report(run: ReplayRun, path: Path) -> None:
-    suffix = path.suffix.lower()
-    if suffix not in REPORT_SUFFIXES:
-        raise ValueError(f"a report path must end in {' or '.join(REPORT_SUFFIXES)}, not {path.name!r}")
-    text = json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n" if suffix == ".json" else render_html(run)
+RENDERERS: dict[str, Callable[[ReplayRun], str]] = {
+    "json": render_json, "html": render_html, "junit": render_junit, "csv": render_csv}
+# `--report PATH` (kept from before the per-format options) picks the format by the suffix.
+REPORT_SUFFIXES = {".json": "json", ".html": "html"}
+
+
+def write_report(run: ReplayRun, path: Path, fmt: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(RENDERERS[fmt](run), encoding="utf-8")

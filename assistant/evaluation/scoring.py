@@ -8,14 +8,18 @@ same whether it came in-process or over HTTP:
   (case-insensitive, whitespace-insensitive substring);
 * caveat: when the turn sets ``caveat``, the abuse/misuse and dissociation caveats are attached;
 * behaviour by kind, plus the turn's ``forbid`` strings, which no reply may contain;
-* markers: every ``[n]`` in the answer names one of its citations.
+* markers: every ``[n]`` in the answer names one of its citations;
+* scorers: whatever checks the evaluator plugged in (``--scorer``), each a :class:`Verdict`.
+
+A gold id that matches no indexed source is not a retrieval miss but a mistake in the file (or an
+index without that source): it is reported as unknown, fails the turn, and stays out of hit@5.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +56,24 @@ def citation_ids(citation: Citation) -> set[str]:
     return ids
 
 
+def known_source_ids(documents: Iterable[Mapping[str, object]]) -> frozenset[str]:
+    """Every id a gold entry may use for these sources: doc id, DOI and PMID, normalised."""
+    ids: set[str] = set()
+    for doc in documents:
+        ids.update(normalise_id(str(doc[key])) for key in ("doc_id", "doi", "pmid") if doc.get(key))
+    return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One plugged-in scorer's judgement of a turn; ``passed`` None means it only reports a score."""
+
+    scorer: str
+    passed: bool | None
+    score: float | None = None
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class LeakGuard:
     """Finds prompt text in a reply: the fixed headings, or any long-enough line of a prompt template."""
@@ -81,6 +103,8 @@ class TurnScore:
     behaviour_problems: tuple[str, ...]
     unresolved_markers: tuple[int, ...]
     error: str | None = None
+    unknown_gold: tuple[str, ...] = ()  # gold ids that match no indexed source
+    verdicts: tuple[Verdict, ...] = ()
 
     @property
     def facts_found(self) -> int:
@@ -97,16 +121,20 @@ class TurnScore:
     @property
     def passed(self) -> bool:
         return (self.error is None and self.gold_hit is not False and not self.missing_facts
-                and self.caveat_ok is not False and self.behaviour_ok and not self.unresolved_markers)
+                and self.caveat_ok is not False and self.behaviour_ok and not self.unresolved_markers
+                and not self.unknown_gold and all(v.passed is not False for v in self.verdicts))
 
     def problems(self, gold: Sequence[str] = ()) -> list[str]:
         """What was missing, one phrase per failed check."""
         if self.error:
             return [f"no answer: {self.error}"]
         out: list[str] = []
+        if self.unknown_gold:
+            out.append(f"gold {', '.join(self.unknown_gold)} matches no indexed source (check the id, or the index)")
         if self.gold_hit is False:
             cited = ", ".join(self.top_cited) or "nothing"
-            out.append(f"gold {', '.join(gold) or '?'} not in the top-{TOP_K} citations (cited: {cited})")
+            checked = [g for g in gold if g not in self.unknown_gold]
+            out.append(f"gold {', '.join(checked) or '?'} not in the top-{TOP_K} citations (cited: {cited})")
         if self.missing_facts:
             out.append("missing facts: " + "; ".join(" | ".join(alts) for alts in self.missing_facts))
         if self.caveat_ok is False:
@@ -114,6 +142,7 @@ class TurnScore:
         out.extend(self.behaviour_problems)
         if self.unresolved_markers:
             out.append("markers without a citation: " + ", ".join(f"[{n}]" for n in self.unresolved_markers))
+        out.extend(f"scorer {v.scorer}: {v.reason or 'failed'}" for v in self.verdicts if v.passed is False)
         return out
 
 
@@ -161,12 +190,22 @@ def behaviour_problems(turn: CaseTurn, answer: Answer, guard: LeakGuard) -> list
     return problems
 
 
-def score_turn(turn: CaseTurn, answer: Answer, guard: LeakGuard) -> TurnScore:
+def unknown_gold(turn: CaseTurn, known_ids: frozenset[str] | None) -> tuple[str, ...]:
+    """The turn's gold ids that name no indexed source; nothing when the sources are not known."""
+    if known_ids is None:
+        return ()
+    return tuple(g for g in turn.gold if normalise_id(g) not in known_ids)
+
+
+def score_turn(turn: CaseTurn, answer: Answer, guard: LeakGuard,
+               known_ids: frozenset[str] | None = None) -> TurnScore:
     top = sorted(answer.citations, key=lambda c: c.marker)[:TOP_K]
+    unknown = unknown_gold(turn, known_ids)
+    checkable = [g for g in turn.gold if g not in unknown]
     gold_hit: bool | None = None
-    if turn.gold:
+    if checkable:
         cited_ids = set().union(*(citation_ids(c) for c in top)) if top else set()
-        gold_hit = any(normalise_id(g) in cited_ids for g in turn.gold)
+        gold_hit = any(normalise_id(g) in cited_ids for g in checkable)
     text = normalise(answer.answer)
     missing = tuple(tuple(alts) for alts in turn.facts if not any(normalise(a) in text for a in alts))
     caveat_ids = {c.id for c in answer.caveats}
@@ -177,7 +216,7 @@ def score_turn(turn: CaseTurn, answer: Answer, guard: LeakGuard) -> TurnScore:
         gold_hit=gold_hit, top_cited=tuple(c.doc_id for c in top), facts_total=len(turn.facts),
         missing_facts=missing, caveat_ok=(not missing_caveats) if turn.caveat else None,
         missing_caveats=missing_caveats, behaviour_problems=tuple(behaviour_problems(turn, answer, guard)),
-        unresolved_markers=unresolved,
+        unresolved_markers=unresolved, unknown_gold=unknown,
     )
 
 
@@ -222,6 +261,8 @@ class Metrics:
     behaviour_rate: Rate
     marker_rate: Rate
     latencies_ms: tuple[float, ...]
+    unknown_gold: int = 0  # turns naming a gold id that matches no indexed source
+    scorers: tuple[tuple[str, Rate], ...] = ()
 
     @classmethod
     def of(cls, scored: Iterable[tuple[TurnScore, float | None]]) -> Metrics:
@@ -230,6 +271,9 @@ class Metrics:
         with_gold = [s for s in scores if s.gold_hit is not None]
         with_caveat = [s for s in scores if s.caveat_ok is not None]
         answered = [s for s in scores if s.error is None]
+        verdicts = [v for s in scores for v in s.verdicts]
+        names = list(dict.fromkeys(v.scorer for v in verdicts))
+        judged = {name: [v.passed for v in verdicts if v.scorer == name and v.passed is not None] for name in names}
         return cls(
             turns=len(scores), passed=sum(s.passed for s in scores), errors=len(scores) - len(answered),
             hit_at_5=Rate(sum(bool(s.gold_hit) for s in with_gold), len(with_gold)),
@@ -238,6 +282,8 @@ class Metrics:
             behaviour_rate=Rate(sum(s.behaviour_ok for s in scores), len(scores)),
             marker_rate=Rate(sum(bool(s.markers_ok) for s in answered), len(answered)),
             latencies_ms=tuple(ms for _, ms in items if ms is not None),
+            unknown_gold=sum(bool(s.unknown_gold) for s in scores),
+            scorers=tuple((name, Rate(sum(judged[name]), len(judged[name]))) for name in names),
         )
 
     def latency(self) -> dict[str, float | None]:
@@ -252,5 +298,7 @@ class Metrics:
                  for name, rate in (("hit_at_5", self.hit_at_5), ("fact_recall", self.fact_recall),
                                     ("caveat_rate", self.caveat_rate), ("behaviour_rate", self.behaviour_rate),
                                     ("marker_rate", self.marker_rate))}
+        scorers = {name: {"value": rate.value, "hits": rate.hits, "total": rate.total} for name, rate in self.scorers}
         return {"turns": self.turns, "passed": self.passed, "failed": self.turns - self.passed,
-                "errors": self.errors, **rates, "latency": self.latency()}
+                "errors": self.errors, "unknown_gold": self.unknown_gold, **rates, "scorers": scorers,
+                "latency": self.latency()}

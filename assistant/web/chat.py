@@ -1,10 +1,12 @@
 """POST /v1/chat: one question in, one answer out, as JSON or as a stream of events.
 
 The view parses, asks the answer service once and stores the turn; nothing here decides what
-the answer says. The turn is written only once the answer is complete, and a new conversation
-is created only then, so a failed request leaves nothing half-written behind. Validation and
-an unknown conversation are refused before a stream starts (with their real status); a failure
-while answering a stream is sent as an ``error`` event, since the 200 is already on the wire.
+the answer says. With ``"store": false`` (evaluation traffic) nothing is written: the history of a
+follow-up comes with the request, and the ids in the response are null. The turn is written
+only once the answer is complete, and a new conversation is created only then, so a failed
+request leaves nothing half-written behind. Validation and an unknown conversation are refused
+before a stream starts (with their real status); a failure while answering a stream is sent as
+an ``error`` event, since the 200 is already on the wire.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ WEB_CHANNEL = "web"
 def chat() -> Response:
     services = context.services()
     req = parse_json(ChatRequest, context={"max_message_chars": services.settings.web.max_message_chars})
-    history = _history(req.conversation_id)
+    history = _history(req)
     log.debug("chat message", extra={"fields": {"message_text": req.message, "conversation_id": req.conversation_id}})
     if _wants_stream(req):
         return _stream(req, history)
@@ -47,14 +49,18 @@ def _wants_stream(req: ChatRequest) -> bool:
     return request.accept_mimetypes.best_match(["application/json", sse.MIME_TYPE]) == sse.MIME_TYPE
 
 
-def _history(conversation_id: str | None) -> list[Turn]:
+def _history(req: ChatRequest) -> list[Turn]:
+    limit = context.services().settings.web.history_turns
+    if req.history:
+        return [Turn(user=t.user, assistant=t.assistant) for t in req.history[-limit:]] if limit else []
+    conversation_id = req.conversation_id
     if conversation_id is None:
         return []
     store = context.services().conversations
     conversation = store.get_conversation(conversation_id)
     if conversation is None or conversation.channel != WEB_CHANNEL:
         raise NotFound(no_such("conversation", conversation_id), field="conversation_id")
-    return store.history(conversation_id, limit=context.services().settings.web.history_turns)
+    return store.history(conversation_id, limit=limit)
 
 
 def _answer(req: ChatRequest, history: list[Turn]) -> Answer:
@@ -63,7 +69,12 @@ def _answer(req: ChatRequest, history: list[Turn]) -> Answer:
     return answer
 
 
-def _store(req: ChatRequest, answer: Answer) -> tuple[str, str]:
+def _store(req: ChatRequest, answer: Answer) -> tuple[str | None, str | None]:
+    if not req.store:
+        log.info("answered, not stored", extra={"fields": {
+            "conversation_id": req.conversation_id, "category": answer.safety.category, "stored": False,
+            "abstained": answer.abstained, "citations": len(answer.citations), "engine": answer.engine}})
+        return None, None
     store = context.services().conversations
     conversation_id = req.conversation_id or store.create_conversation(WEB_CHANNEL)
     message_id = store.add_turn(conversation_id, req.message, answer)

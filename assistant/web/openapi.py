@@ -126,6 +126,13 @@ def _write_in_checks_made_in_code(found: dict[str, Any], settings: Settings) -> 
     message = found["ChatRequest"]["properties"]["message"]
     message["maxLength"] = settings.web.max_message_chars
     message["pattern"] = TYPED_TEXT_PATTERN
+    history = found["HistoryTurn"]["properties"]
+    history["user"]["maxLength"] = settings.web.max_message_chars
+    for name in ("user", "assistant"):
+        history[name]["pattern"] = TYPED_TEXT_PATTERN
+    # Sent history replaces the store: only with "store": false, never beside a conversation_id.
+    found["ChatRequest"]["dependentSchemas"] = {"history": {
+        "required": ["store"], "properties": {"store": {"const": False}}, "not": {"required": ["conversation_id"]}}}
     _branch(found["FeedbackRequest"]["properties"]["comment"], "string")["pattern"] = TYPED_TEXT_PATTERN
     _write_in_message_rules(found, settings.web.max_message_chars)
     filters = found["Filters"]["properties"]

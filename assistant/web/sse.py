@@ -30,7 +30,7 @@ def data(payload: dict[str, Any] | str) -> str:
     return f"data: {text}\n\n"
 
 
-def answer_events(answer: Answer, conversation_id: str, message_id: str) -> Iterator[str]:
+def answer_events(answer: Answer, conversation_id: str | None, message_id: str | None) -> Iterator[str]:
     meta = MetaEvent(conversation_id=conversation_id, message_id=message_id, safety=answer.safety,
                      abstained=answer.abstained, crisis_message=answer.crisis_message, engine=answer.engine)
     yield event("meta", meta.model_dump(mode="json"))

@@ -12,8 +12,9 @@ from assistant.cli import main
 from assistant.conversations import make_store
 from assistant.evaluation.conversations_file import load_cases, parse_cases
 from assistant.evaluation.export import case_from_conversation, infer_kind
-from assistant.evaluation.replay import InProcessTransport, replay
+from assistant.evaluation.replay import Scoring, replay
 from assistant.evaluation.scoring import LeakGuard
+from assistant.evaluation.transports import InProcessTransport
 from assistant.services import Services
 from tests.conftest import REPO
 from tests.evaluation.conftest import eval_lines, write_cases
@@ -28,13 +29,13 @@ def test_export_then_replay_round_trips(cli_env: dict[str, str], tmp_path: Path)
     # A conversation as it would be stored in production: replayed here, then exported from the store.
     source = write_cases(tmp_path / "source.jsonl", eval_lines("c046"))
     report = tmp_path / "first.json"
-    invoke(cli_env, "replay", str(source), "--report", str(report))
+    invoke(cli_env, "replay", str(source), "--report", str(report), "--store")
     first = json.loads(report.read_text(encoding="utf-8"))["turns"]
     conversation_id = first[0]["conversation_id"]
 
     code, out, _ = invoke(cli_env, "export", conversation_id)
     assert code == 0
-    [case] = parse_cases(out)
+    [case] = parse_cases(out).cases
     assert case.id == conversation_id
     assert [t.user for t in case.turns] == [t["user"] for t in first]
     cited = [c["doi"] or c["pmid"] or c["doc_id"] for c in first[0]["answer"]["citations"]]
@@ -62,10 +63,10 @@ def test_export_appends_and_refuses_a_duplicate_id(cli_env: dict[str, str], repl
                    Answer(answer="I can't help.", safety=Safety(category="misuse_request")))
     out_file = write_cases(tmp_path / "cases.jsonl", eval_lines("c001"))
     assert invoke(cli_env, "export", conversation_id, "--out", str(out_file))[0] == 0
-    assert [c.id for c in load_cases(out_file)] == ["c001", conversation_id]
+    assert [c.id for c in load_cases(out_file).cases] == ["c001", conversation_id]
     code, _, err = invoke(cli_env, "export", conversation_id, "--out", str(out_file))
     assert code == 1 and "already has a conversation with id" in err
-    assert len(load_cases(out_file)) == 2
+    assert len(load_cases(out_file).cases) == 2
 
 
 def test_export_of_an_unknown_or_empty_conversation_exits_1(cli_env: dict[str, str],
@@ -116,5 +117,5 @@ def test_an_exported_crisis_turn_replays_as_a_crisis(replay_services: Services) 
     conversation = store.get_conversation(conversation_id)
     assert conversation is not None
     case = case_from_conversation(conversation)
-    run = replay([case], InProcessTransport(replay_services), LeakGuard.from_prompts(REPO / "prompts"))
+    run = replay([case], InProcessTransport(replay_services), Scoring(LeakGuard.from_prompts(REPO / "prompts")))
     assert run.results[0].turn.kind == "crisis" and run.results[0].score.behaviour_ok

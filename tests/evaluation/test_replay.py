@@ -11,22 +11,23 @@ from click.testing import CliRunner
 
 from assistant.cli import main
 from assistant.evaluation.conversations_file import load_cases
-from assistant.evaluation.replay import REPLAY_CHANNEL, InProcessTransport, replay
+from assistant.evaluation.replay import Scoring, replay
 from assistant.evaluation.scoring import LeakGuard
+from assistant.evaluation.transports import REPLAY_CHANNEL, InProcessTransport, Reply, Thread
 from assistant.services import Services
 from tests.conftest import REPO
 from tests.evaluation.conftest import SUBSET, eval_lines, write_cases
 
-GUARD = LeakGuard.from_prompts(REPO / "prompts")
+GUARD = Scoring(LeakGuard.from_prompts(REPO / "prompts"))
 IMPOSSIBLE = {"id": "impossible", "turns": [
     {"user": "What did TRANSFORM-2 find? <script>alert('x')</script>", "kind": "clinical",
      "gold": ["10.1176/appi.ajp.2019.19020172"], "facts": [["a fact <b>no answer</b> contains"]], "caveat": True}]}
 
 
-def test_a_subset_replays_in_process_and_stores_turns_like_the_http_api(
+def test_with_store_a_subset_replays_in_process_and_stores_turns_like_the_http_api(
         replay_services: Services, subset_file: Path) -> None:
-    cases = load_cases(subset_file)
-    run = replay(cases, InProcessTransport(replay_services), GUARD, concurrency=3)
+    cases = load_cases(subset_file).cases
+    run = replay(cases, InProcessTransport(replay_services), GUARD, concurrency=3, store=True)
 
     assert [r.label for r in run.results] == [f"{c.id}#{n}" for c in cases for n in range(1, len(c.turns) + 1)]
     assert run.totals.turns == sum(len(c.turns) for c in cases) and run.totals.errors == 0
@@ -46,11 +47,50 @@ def test_a_subset_replays_in_process_and_stores_turns_like_the_http_api(
     assert len({r.conversation_id for r in run.results}) == len(cases)
 
 
-def test_concurrency_does_not_change_the_answers(replay_services: Services, subset_file: Path) -> None:
-    cases = load_cases(subset_file)
+def test_by_default_nothing_is_stored_and_follow_ups_still_see_their_history(
+        replay_services: Services, subset_file: Path) -> None:
+    cases = load_cases(subset_file).cases
+    stored = replay(cases, InProcessTransport(replay_services), GUARD, store=True)
+    before = replay_services.conversations.count_turns()
+    unstored = replay(cases, InProcessTransport(replay_services), GUARD)
+    assert replay_services.conversations.count_turns() == before
+    assert all(r.conversation_id is None and r.message_id is None for r in unstored.results)
+    # The history travels with the turns instead: the answers are those of the stored run.
+    assert [r.answer for r in unstored.results] == [r.answer for r in stored.results]
+
+
+def test_concurrency_does_not_change_the_answers_and_latency_comes_from_a_concurrency_1_pass(
+        replay_services: Services, subset_file: Path) -> None:
+    cases = load_cases(subset_file).cases
     one = replay(cases, InProcessTransport(replay_services), GUARD, concurrency=1)
     many = replay(cases, InProcessTransport(replay_services), GUARD, concurrency=4)
     assert [r.answer for r in one.results] == [r.answer for r in many.results]
+    assert one.latency_pass_seconds is None and one.to_dict()["latency_source"] == "scoring pass"
+    assert many.latency_pass_seconds is not None and many.to_dict()["latency_source"] == "concurrency-1 pass"
+    assert all(r.latency_ms and r.latency_ms > 0 for r in many.results)
+
+
+class CountingTransport(InProcessTransport):
+    """The real in-process transport, recording what it was asked and whether it stored it."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self.asked: list[tuple[str, bool]] = []
+
+    def ask(self, message: str, thread: Thread, store: bool) -> Reply:
+        self.asked.append((message, store))
+        return super().ask(message, thread, store)
+
+
+def test_warm_up_questions_are_asked_first_and_neither_scored_nor_stored(
+        replay_services: Services, tmp_path: Path) -> None:
+    cases = load_cases(write_cases(tmp_path / "c.jsonl", eval_lines("c059", "c066"))).cases
+    transport = CountingTransport(replay_services)
+    run = replay(cases, transport, GUARD, warmup=3, store=True)
+    firsts = [case.turns[0].user for case in cases]
+    assert transport.asked[:3] == [(firsts[0], False), (firsts[1], False), (firsts[0], False)]
+    assert transport.asked[3:] == [(firsts[0], True), (firsts[1], True)]
+    assert run.totals.turns == 2 and run.warmup == 3
 
 
 def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
@@ -61,7 +101,7 @@ def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 def test_the_command_prints_a_summary_and_the_failing_turns(cli_env: dict[str, str], tmp_path: Path) -> None:
     path = write_cases(tmp_path / "cases.jsonl", [*eval_lines("c059", "c066"), IMPOSSIBLE])
     code, out, _ = invoke(cli_env, "replay", str(path), "--concurrency", "2")
-    assert code == 0, out  # no threshold set: a failing turn alone does not fail the run
+    assert code == 1, out  # no threshold set: any failing turn fails the run
     assert re.search(r"^replay: 3 conversations, 3 turns, in-process \(concurrency 2\)", out, re.M)
     for kind in ("crisis", "refuse", "clinical", "all"):
         assert re.search(rf"^{kind}\s+\d+\s+\d+\s+0\s", out, re.M), kind
@@ -112,9 +152,10 @@ def test_an_index_that_is_not_there_exits_2(cli_env: dict[str, str], subset_file
     assert code == 2 and "error: " in err and "ingest" in err
 
 
-def test_case_selects_conversations(cli_env: dict[str, str], subset_file: Path) -> None:
+def test_case_selects_conversations_and_a_run_where_every_turn_passes_exits_0(
+        cli_env: dict[str, str], subset_file: Path) -> None:
     code, out, _ = invoke(cli_env, "replay", str(subset_file), "--case", "c059", "--case", "c066")
-    assert code == 0 and "replay: 2 conversations, 2 turns" in out
+    assert code == 0 and "replay: 2 conversations, 2 turns" in out and "failing turns: none" in out
 
 
 def test_the_json_report_has_totals_per_kind_and_every_turn(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -132,7 +173,7 @@ def test_the_json_report_has_totals_per_kind_and_every_turn(cli_env: dict[str, s
                                    "value": totals["fact_recall"]["value"], "met": code == 0}]
     failing = next(t for t in data["turns"] if t["case_id"] == "impossible")
     assert failing["passed"] is False and failing["missing_facts"] == [["a fact <b>no answer</b> contains"]]
-    assert failing["answer"]["citations"] and failing["conversation_id"].startswith("conv_")
+    assert failing["answer"]["citations"] and failing["conversation_id"] is None  # not stored by default
 
 
 def test_the_html_report_is_self_contained_and_escapes_everything(cli_env: dict[str, str], tmp_path: Path) -> None:
