@@ -66,8 +66,10 @@ class CrisisReply:
     def resources(self, language: Language) -> str:
         return self.texts.resources[language].strip()
 
-    def all_texts(self) -> list[str]:
-        return [*self.texts.resources.values(), self.texts.offer]
+    def shown_in(self, text: str) -> bool:
+        """Whether an earlier reply carried crisis resources: stateless clients send the conversation back as
+        text, without the escalation flag, and an escalated conversation must stay escalated."""
+        return any(resource.strip().splitlines()[0] in text for resource in self.texts.resources.values())
 
     def summary(self, chunks: Iterable[StoredChunk]) -> Composed:
         """The summary sentences found in ``chunks`` (the live index), cited, then the offer."""

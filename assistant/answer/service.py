@@ -94,6 +94,8 @@ class AnswerService:
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         message = message.strip()
+        history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
+                   else t for t in history]
         triage = self.triage.classify(message, history)
         category: SafetyCategory = triage.category
         crisis_text = self.crisis.resources(triage.language) if triage.escalated else None

@@ -50,7 +50,8 @@ BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 HEX_RUN = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
 # Text spelt letter by letter ("i g n o r e", "C-A-N-A-R-Y"): at least six single characters in a row.
 SPELT = re.compile(r"(?<![\w])(?:\w[\s.\-_*·]+){5,}\w(?![\w])")
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends at . ! ? or a line break; Spanish opens a question or exclamation with ¿ or ¡, which starts one.
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|\s*(?=[¿¡])")
 
 
 def _unhide(text: str) -> str:

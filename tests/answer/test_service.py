@@ -101,6 +101,13 @@ def test_a_lethal_amount_is_never_given_and_comes_with_the_resources(service: An
     assert not DOSE.search(answer.answer.replace(answer.crisis_message, ""))
 
 
+def test_a_stateless_history_that_showed_crisis_resources_stays_escalated(service: AnswerService) -> None:
+    """OpenAI-style clients send earlier replies back as text, without the flag."""
+    earlier = service.answer("quiero morir")
+    answer = service.answer("What did SUSTAIN-1 find?", [Turn(user="quiero morir", assistant=earlier.answer)])
+    assert answer.safety.escalated and answer.crisis_message
+
+
 def test_an_escalated_conversation_keeps_the_resources_on_top(service: AnswerService) -> None:
     answer = service.answer("What did SUSTAIN-1 find?", [Turn(user="I want to die", escalated=True)])
     assert answer.safety.escalated and answer.crisis_message and answer.answer.startswith(answer.crisis_message)
