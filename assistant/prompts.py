@@ -9,15 +9,16 @@ Every access is recorded in ``used`` so a test can prove each file is wired in.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from assistant.errors import ConfigError
+from assistant.prompt_files import MODELS
 
 TEMPLATES: dict[str, set[str]] = {
     "system.md": {"cannot_answer", "extra_rules"},
@@ -40,6 +41,7 @@ class PromptBook:
     root: Path
     _texts: dict[str, str] = field(default_factory=dict)
     _data: dict[str, Any] = field(default_factory=dict)
+    _typed: dict[str, Any] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
     @classmethod
@@ -81,11 +83,13 @@ class PromptBook:
         ids = [c.get("id") for c in self._data["caveats.yaml"].get("caveats", [])]
         if not ids or len(ids) != len(set(ids)) or not all(ids):
             raise ConfigError(f"{self.root / 'caveats.yaml'}: caveats need unique ids")
-        for pattern in self._data["triage.yaml"].get("injection") or []:
+        for name, model in MODELS.items():
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ConfigError(f"{self.root / 'triage.yaml'}: bad pattern in injection: {exc}") from None
+                self._typed[name] = model.model_validate(self._data[name])
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+                raise ConfigError(f"{self.root / name}: {where}: {error['msg']}") from None
 
     def text(self, name: str) -> str:
         self.used.add(name)
@@ -95,6 +99,11 @@ class PromptBook:
         """Fill a template; ``substitute`` fails loudly on a missing value instead of leaving $holes."""
         self.used.add(name)
         return Template(self._texts[name]).substitute(**values)
+
+    def typed(self, name: str) -> Any:
+        """The validated model of a data file (see ``prompt_files.MODELS``)."""
+        self.used.add(name)
+        return self._typed[name]
 
     def data(self, name: str) -> Any:
         self.used.add(name)

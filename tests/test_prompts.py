@@ -22,12 +22,18 @@ def test_shipped_prompts_load() -> None:
     assert book.fingerprint("system.md") and len(book.fingerprint("caveats.yaml")) == 12
 
 
+POLICY = ("version: 2\npolicy: {costs: {crisis: 1, lethal_dose: 1, dosing_request: 1, misuse_request: 1, clinical: 1},"
+          " context_turns: 2, decoded_known_share: 0.6, sentence_crisis: 0.9}\n")
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("answer.md", "Question: $question only", "placeholders"),
         ("system.md", "", "empty"),
-        ("triage.yaml", "injection: ['(unclosed']\n", "bad pattern"),
+        ("triage.yaml", POLICY + "injection: ['(unclosed']\n", "bad pattern"),
+        ("triage.yaml", POLICY.replace("misuse_request: 1, ", "") + "injection: [x]\n", "policy.costs"),
+        ("crisis.yaml", "version: 1\nresources: {en: 'call 911'}\nsummary: []\noffer: x\n", "crisis.yaml: resources"),
         ("caveats.yaml", "caveats: [{id: a, text: x}, {id: a, text: y}]\n", "unique ids"),
         ("refusals.yaml", "dosing_request: no\n", "missing texts"),
         ("scope.yaml", "- just a list\n", "mapping"),

@@ -12,56 +12,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.extractive import Composed
 from assistant.answer.models import Citation
+from assistant.errors import ConfigError
 from assistant.index.live import StoredChunk
+from assistant.prompt_files import CrisisFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
 from assistant.safety.guard import DOSE
-from assistant.safety.triage_set import LANGUAGES, Language
+from assistant.safety.triage_set import Language
 
 log = logging.getLogger(__name__)
 
 
-class SummarySentence(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    doc_id: str = Field(min_length=1)
-    sentence: str = Field(min_length=20)
-
-    @field_validator("sentence")
-    @classmethod
-    def _no_dose(cls, sentence: str) -> str:
-        if DOSE.search(sentence):
-            raise ValueError(f"a crisis summary sentence may not carry a dose: {sentence!r}")
-        return sentence
-
-
-class CrisisFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: int
-    resources: dict[Language, str]
-    summary: list[SummarySentence] = Field(min_length=1, max_length=2)
-    offer: str = Field(min_length=1)
-
-    @field_validator("resources")
-    @classmethod
-    def _every_language(cls, resources: dict[Language, str]) -> dict[Language, str]:
-        missing = set(LANGUAGES) - set(resources)
-        if missing:
-            raise ValueError(f"crisis resources missing for {sorted(missing)}")
-        if not all("988" in text for text in resources.values()):
-            raise ValueError("every crisis text names 988 for readers in the US")
-        return resources
-
-
 class CrisisReply:
     def __init__(self, book: PromptBook) -> None:
-        self.texts = CrisisFile.model_validate(book.data("crisis.yaml"))
+        self.texts: CrisisFile = book.typed("crisis.yaml")
+        for item in self.texts.summary:
+            if DOSE.search(item.sentence):
+                raise ConfigError(f"{book.root / 'crisis.yaml'}: a summary sentence may not carry a dose")
 
     def resources(self, language: Language) -> str:
         return self.texts.resources[language].strip()

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.answer.models import SafetyCategory, Turn
 from assistant.index.embeddings import MiniLMEmbedder
+from assistant.prompt_files import TriageFile
 from assistant.prompts import PromptBook
 from assistant.safety.guard import sentences, variants
 from assistant.safety.triage_model import Prediction, TriageModel
@@ -35,42 +35,6 @@ DECLINED: tuple[Label, ...] = ("lethal_dose", "dosing_request", "misuse_request"
 CATEGORY: dict[Label, SafetyCategory] = {"crisis": "crisis", "dosing_request": "dosing_request",
                                          "misuse_request": "misuse_request", "lethal_dose": "dosing_request",
                                          "clinical": "clinical"}
-
-
-class TriagePolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    costs: dict[Label, float] = Field(description="Cost of missing each label relative to a wrong clinical answer.")
-    context_turns: int = Field(ge=0, le=10, description="Earlier user turns read together with the message.")
-    decoded_known_share: float = Field(ge=0, le=1, description="Share of known words a decoded reading needs.")
-    sentence_crisis: float = Field(gt=0, le=1, description="Crisis probability one sentence alone needs.")
-
-    @field_validator("costs")
-    @classmethod
-    def _every_label(cls, costs: dict[Label, float]) -> dict[Label, float]:
-        if set(costs) != set(LABELS) or any(v <= 0 for v in costs.values()):
-            raise ValueError(f"costs must give a positive cost for each of {list(LABELS)}")
-        return costs
-
-
-class TriageFile(BaseModel):
-    """prompts/triage.yaml, validated at start-up."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: int
-    policy: TriagePolicy
-    injection: list[str] = Field(min_length=1, description="Patterns of prompt-injection phrasing.")
-
-    @field_validator("injection")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
-        return patterns
 
 
 @dataclass(frozen=True)
@@ -94,7 +58,7 @@ class Triage:
 
 class SafetyTriage:
     def __init__(self, book: PromptBook, embedder: MiniLMEmbedder, model: TriageModel) -> None:
-        data = TriageFile.model_validate(book.data("triage.yaml"))
+        data: TriageFile = book.typed("triage.yaml")
         self.policy = data.policy
         self.injection = re.compile("|".join(f"(?:{p})" for p in data.injection), re.IGNORECASE)
         self.embedder = embedder
