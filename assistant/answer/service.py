@@ -111,7 +111,7 @@ class AnswerService:
             caveat_list = [] if cat == "out_of_scope" and not crisis_text else self._caveats(
                 cat, message, result, cited, about_treatment=declined)
             follow = self.follow_ups.suggest(message, citations, result.chunks if result else []) \
-                if composed and engine != "crisis" else []
+                if composed and not triage.crisis_now else []
             return Answer(
                 answer=text, citations=citations, caveats=caveat_list,
                 safety=Safety(category=cat, escalated=triage.escalated), abstained=abstained,
@@ -131,8 +131,7 @@ class AnswerService:
             # message asked about the treatment, never a dose and never a full evidence answer.
             if scope.verdict != "in":
                 return respond("", abstained=False, cat="crisis")
-            return respond("", abstained=False, cat="crisis", composed=self.crisis.summary(snapshot.chunks),
-                           engine="crisis")
+            return respond("", abstained=False, cat="crisis", composed=self.crisis.summary(snapshot.chunks))
         if scope.verdict == "out":
             return respond(self._text("out_of_scope"), abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope")

@@ -140,7 +140,9 @@ class HttpTransport:
         else:
             body["store"] = False
             if thread.history:
-                body["history"] = [t.model_dump() for t in thread.history[-MAX_SENT_HISTORY:]]
+                # What a client can send: the words of each exchange (the service reads escalation from them).
+                body["history"] = [t.model_dump(include={"user", "assistant"})
+                                   for t in thread.history[-MAX_SENT_HISTORY:]]
         backoff = 0.0
         for attempt in range(self.retries + 1):
             started = time.perf_counter()

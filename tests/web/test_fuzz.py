@@ -220,8 +220,19 @@ def is_valid_once_trimmed(case: Case, response: Response,
         return False
     if not isinstance(case.body, dict):
         return False
-    trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in case.body.items()}
+    trimmed = _trim(case.body)
     return trimmed != case.body and body_schema(case).is_valid(trimmed)
+
+
+def _trim(value: Any) -> Any:
+    """Every text in a body trimmed, nested ones too (a stateless request's ``history`` items are texts)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dict):
+        return {k: _trim(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trim(v) for v in value]
+    return value
 
 
 def fuzz(schema: BaseSchema, tally: Tally, *, known: Known | None = None, headers: dict[str, str] | None = None,
