@@ -47,6 +47,12 @@ def clean_text(value: str, *, limit: int) -> str:
     text = value.strip()
     if not text:
         raise PydanticCustomError("blank", "must contain some text, not only whitespace")
+    return typed_text(text, limit=limit)
+
+
+def typed_text(text: str, *, limit: int) -> str:
+    """``text`` unchanged if it holds only what a person would type and fits ``limit``; shared by every text
+    field, trimmed or not, so the refusals read the same everywhere."""
     for char in text:
         category = unicodedata.category(char)
         if (category == "Cc" and char not in ALLOWED_CONTROLS) or category == "Cs":

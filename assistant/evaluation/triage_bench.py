@@ -63,8 +63,6 @@ class SplitReport:
         said = (*DECLINED, "crisis") if crisis_counts else DECLINED
         return sum(o.predicted in said for o in pool), len(pool)
 
-    def misses(self, label: Label) -> list[Outcome]:
-        return [o for o in self.outcomes if (o.message.label == label) != (o.predicted == label)]
 
 
 def run_split(triage: SafetyTriage, messages: Sequence[LabelledMessage], split: Split) -> SplitReport:

@@ -9,7 +9,6 @@ neither replace nor loosen them.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -18,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from assistant.answer.models import Turn
 from assistant.errors import ValidationFailed
-from assistant.schemas import ALLOWED_CONTROLS, clean_text
+from assistant.schemas import clean_text, typed_text
 
 # Longest text accepted in a system, developer or assistant message: they are history, not questions,
 # and an assistant message is this service's own reply (answer, references, caveats) sent back.
@@ -54,15 +53,7 @@ def question_text(texts: Sequence[str], limit: int) -> str:
 def context_text(text: str) -> str:
     """A system, developer or assistant text: may be empty (it is only context), but holds nothing a person
     would not type, since it reaches the logs and, with the LLM engine, a prompt."""
-    for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in ALLOWED_CONTROLS) or category == "Cs":
-            raise PydanticCustomError(
-                "control_character", f"must not contain control characters (found U+{ord(char):04X})")
-    if len(text) > MAX_CONTEXT_CHARS:
-        raise PydanticCustomError("too_long", "must be at most {limit} characters (got {length})",
-                                  {"limit": MAX_CONTEXT_CHARS, "length": len(text)})
-    return text
+    return typed_text(text, limit=MAX_CONTEXT_CHARS)
 
 
 def conversation(messages: Sequence[Said], history_turns: int) -> Conversation:

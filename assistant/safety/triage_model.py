@@ -55,9 +55,6 @@ class Features:
         self.chars = _char_map()
         self.words = _word_map()
 
-    def chars_only(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return self.chars.transform([normalise(t) for t in texts])
-
     def rows(self, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
         folded = [normalise(t) for t in texts]
         return sparse.hstack([self.chars.transform(folded), self.words.transform(folded),
