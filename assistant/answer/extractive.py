@@ -19,11 +19,10 @@ import numpy as np
 
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.models import Citation
-from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.retrieval.hybrid import RetrievedChunk
+from assistant.text import split_sentences, tokenize
 
-SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[0-9\"'])|\n+")
 GENERIC = frozenset({"ketamine", "esketamine", "depression", "depressive", "study", "studies", "trial", "trials",
                      "patients", "corpus", "evidence", "show", "find", "found", "effect", "effects"})
 NEGATIVE_CUES = re.compile(
@@ -61,9 +60,10 @@ class Composed:
     citations: list[Citation]
 
 
-def split_sentences(text: str) -> list[str]:
+def quotable_sentences(text: str) -> list[str]:
+    """The sentences of a passage that can stand alone in an answer: bullets stripped, fragments dropped."""
     out = []
-    for piece in SENTENCE_SPLIT.split(text):
+    for piece in split_sentences(text):
         sentence = piece.strip().lstrip("-*• ").strip()
         if len(sentence) >= 25 and re.search(r"[A-Za-z]", sentence):
             out.append(sentence if sentence[-1] in ".!?" else sentence + ".")
@@ -83,7 +83,7 @@ class SentenceCache:
         with self._lock:
             missing = [c for c in chunks if c.id not in self._cache]
         if missing:
-            split = {c.id: split_sentences(c.text) for c in missing}
+            split = {c.id: quotable_sentences(c.text) for c in missing}
             flat = [s for c in missing for s in split[c.id]]
             vectors = self.embedder.embed(flat)
             offset = 0

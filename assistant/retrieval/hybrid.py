@@ -16,12 +16,12 @@ from typing import Any, Literal
 import numpy as np
 
 from assistant.errors import IndexUnavailable
-from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import TOKENIZER_PATH, MiniLMEmbedder
 from assistant.index.live import LiveIndex, Snapshot, StoredChunk
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.synonyms import SynonymTable, TypoFixer, dictionary_words
 from assistant.settings import RetrievalSettings
+from assistant.text import tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
 

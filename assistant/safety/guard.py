@@ -23,26 +23,15 @@ import codecs
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.retrieval.hybrid import RetrievedChunk
+from assistant.text import fold, split_sentences, unhide
 
 log = logging.getLogger(__name__)
 
-# Cyrillic and Greek letters that render like Latin ones; NFKC does not fold these.
-HOMOGLYPHS = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
-    "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h",
-    "ɡ": "g", "ɑ": "a", "ı": "i",
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
-    "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ԁ": "D", "Ԛ": "Q", "Ԝ": "W", "Һ": "H",
-    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
-    "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
-    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-})
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
 # Only inside a word ("h0me", "k3tamine", "4t"): a free-standing "1 mg" or "0.5" stays a number.
 LEET_IN_WORD = re.compile(r"(?<=[A-Za-z])[013457@$!|]|[013457@$!|](?=[A-Za-z])")
@@ -50,21 +39,6 @@ BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 HEX_RUN = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
 # Text spelt letter by letter ("i g n o r e", "C-A-N-A-R-Y"): at least six single characters in a row.
 SPELT = re.compile(r"(?<![\w])(?:\w[\s.\-_*·]+){5,}\w(?![\w])")
-# A sentence ends at . ! ? or a line break; Spanish opens a question or exclamation with ¿ or ¡, which starts one.
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|\s*(?=[¿¡])")
-
-
-def _unhide(text: str) -> str:
-    if text.isascii():  # nothing to fold: the common case, kept fast
-        return text
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").translate(HOMOGLYPHS)
-
-
-def fold(text: str) -> str:
-    """One canonical spelling: compatibility forms folded (NFKC), invisible characters removed,
-    Cyrillic and Greek look-alikes mapped to Latin, whitespace collapsed."""
-    return " ".join(_unhide(text).split())
 
 
 def _printable(raw: bytes) -> str | None:
@@ -119,7 +93,7 @@ def decodings(text: str) -> list[str]:
 
 def variants(text: str) -> list[str]:
     """The folded text followed by its decoded readings (folded too), without repeats."""
-    unhidden = _unhide(text)
+    unhidden = unhide(text)
     plain = " ".join(unhidden.split())
     return list(dict.fromkeys([plain, *(fold(d) for d in decodings(unhidden))]))
 
@@ -185,25 +159,21 @@ UNDERMINES = _compile([
 
 def undermines_safety(text: str) -> list[str]:
     """Sentences that tell the reader the caveats do not apply or that the drug is risk-free."""
-    return [s for s in sentences(text) if any(UNDERMINES.search(v) for v in variants(s))]
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE.split(text) if s.strip()]
+    return [s for s in split_sentences(text) if any(UNDERMINES.search(v) for v in variants(s))]
 
 
 @lru_cache(maxsize=8192)
 def directives(text: str) -> tuple[str, ...]:
     """Sentences of ``text`` that give the assistant instructions, in any of their readings (cached: passages
     repeat from answer to answer)."""
-    return tuple(s for s in sentences(text) if any(DIRECTIVE.search(v) for v in variants(s)))
+    return tuple(s for s in split_sentences(text) if any(DIRECTIVE.search(v) for v in variants(s)))
 
 
 @lru_cache(maxsize=8192)
 def home_dosing(text: str) -> tuple[str, ...]:
     """Sentences that pair a dose amount with home, self or unsupervised use, or tell the reader to take a dose."""
     found: list[str] = []
-    for sentence in sentences(text):
+    for sentence in split_sentences(text):
         readings = variants(sentence)
         if any(DOSE.search(r) for r in readings) and any(HOME.search(r) or INSTRUCTION.search(r) for r in readings):
             found.append(sentence)
@@ -271,10 +241,11 @@ def template_fragments(templates: Iterable[str]) -> tuple[str, ...]:
     for template in templates:
         for line in template.splitlines():
             line = re.sub(r"^\s*(\d+\.|-)\s+", "", line)
-            for piece in re.split(r"(?<=[.;:!?])\s+|\$\{?\w+\}?|\"", line):
-                piece = fold(piece).casefold().strip(" .;:!?\"")
-                if len(piece) >= MIN_FRAGMENT_CHARS:
-                    fragments.append(piece)
+            for sentence in split_sentences(line):
+                for piece in re.split(r"(?<=[;:])\s+|\$\{?\w+\}?|\"", sentence):
+                    piece = fold(piece).casefold().strip(" .;:!?\"")
+                    if len(piece) >= MIN_FRAGMENT_CHARS:
+                        fragments.append(piece)
     return tuple(dict.fromkeys(fragments))
 
 
