@@ -126,7 +126,7 @@ def corpus_check(ctx: click.Context, corpus_dir: Path | None, strict: bool) -> N
 
 def print_answer(answer: object) -> None:
     """The terminal rendering of an Answer: crisis text first, then the answer, references and caveats."""
-    from assistant.answer.models import Answer
+    from assistant.domain import Answer
 
     assert isinstance(answer, Answer)
     click.echo(answer.answer)

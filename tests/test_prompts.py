@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.errors import ConfigError
 from assistant.index import MiniLMEmbedder
 from assistant.prompts import PromptBook

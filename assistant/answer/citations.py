@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.retrieval.hybrid import RetrievedChunk
 
 MARKER_RE = re.compile(r"\[(\d{1,3})\]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 
 FOLLOW_UP_START = re.compile(
     r"^\s*(and|also|but|so|what about|how about|what if|and what|which|how long|how soon|how many|how much|"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.extractive import Composed
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.errors import ConfigError
 from assistant.index.live import StoredChunk
 from assistant.prompt_files import CrisisFile

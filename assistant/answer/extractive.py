@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.citations import CitationBuilder
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.retrieval.hybrid import RetrievedChunk
 from assistant.text import split_sentences, tokenize

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from string import Template
 
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
 

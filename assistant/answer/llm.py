@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant.answer.citations import resolve_markers
 from assistant.answer.extractive import Composed
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
 from assistant.safety.guard import PROMPT_TEMPLATES, LeakCheck, directives, home_dosing, undermines_safety

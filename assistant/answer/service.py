@@ -18,7 +18,7 @@ from assistant.answer.crisis import CrisisReply
 from assistant.answer.extractive import Composed, ExtractiveEngine
 from assistant.answer.follow_ups import FollowUps
 from assistant.answer.llm import LLMEngine
-from assistant.answer.models import Answer, Caveat, Safety, SafetyCategory, Turn
+from assistant.domain import Answer, Caveat, Safety, SafetyCategory, Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult, RetrievedChunk

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assistant.answer.models import Answer, Turn
+from assistant.domain import Answer, Turn
 from assistant.errors import StoreUnavailable
 
 Rating = Literal["up", "down"]

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer.models import Answer, Citation
+from assistant.domain import Answer, Citation
 from assistant.evaluation.conversations_file import CaseTurn
 from assistant.safety.guard import PROMPT_TEMPLATES, template_fragments
 

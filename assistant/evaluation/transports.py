@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.answer.models import Answer, Turn
+from assistant.domain import Answer, Turn
 from assistant.evaluation.scoring import known_source_ids
 
 if TYPE_CHECKING:  # the HTTP transport must not need the index, the model or their imports

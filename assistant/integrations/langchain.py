@@ -24,8 +24,8 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict
 
 from assistant.answer.citations import evidence_level
-from assistant.answer.models import Answer, Turn
 from assistant.answer.service import AnswerService
+from assistant.domain import Answer, Turn
 from assistant.protocols.conversation import Said, conversation
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import RetrievedChunk

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.answer.models import Answer, Caveat, Citation
+from assistant.domain import Answer, Caveat, Citation
 from assistant.text import sentence_pieces
 
 REFERENCES_HEADING = "References:"

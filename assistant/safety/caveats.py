@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer.models import Caveat, SafetyCategory
+from assistant.domain import Caveat, SafetyCategory
 from assistant.prompts import PromptBook
 
 TREATMENT_TERMS = re.compile(

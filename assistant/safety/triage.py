@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.answer.models import SafetyCategory, Turn
+from assistant.domain import SafetyCategory, Turn
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompt_files import TriageFile
 from assistant.prompts import PromptBook

@@ -21,9 +21,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from assistant.answer.models import Answer
 from assistant.conversations import ConversationStore
 from assistant.conversations.store import Rating
+from assistant.domain import Answer
 from assistant.errors import AssistantError
 from assistant.services import Services
 from assistant.slack.blocks import answer_blocks, fallback_text, home_view, notice_blocks

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
-from assistant.answer.models import Answer
+from assistant.domain import Answer
 from assistant.errors import AssistantError
 from assistant.protocols.conversation import Conversation
 from assistant.web import context, sse

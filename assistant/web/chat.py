@@ -16,13 +16,13 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from assistant.answer.models import Answer, Turn
+from assistant.domain import Answer, Turn
 from assistant.errors import AssistantError, NotFound
-from assistant.schemas import ChatRequest, ChatResponse
 from assistant.web import context, sse
 from assistant.web.body import parse_json
 from assistant.web.errors import body_for, no_such
 from assistant.web.metrics import current_metrics
+from assistant.web.schemas import ChatRequest, ChatResponse
 
 log = logging.getLogger("assistant.web.chat")
 bp = Blueprint("chat", __name__)

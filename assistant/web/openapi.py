@@ -1,7 +1,7 @@
 """GET /openapi.json: the contract, written next to the routes it describes.
 
 Paths are spelled out here by hand (they are few, and their prose matters); every body schema
-is generated from the pydantic models in ``assistant.schemas`` that the views themselves use, so
+is generated from the pydantic models in ``assistant.web.schemas`` that the views themselves use, so
 a field cannot change in one place only. Limits that come from settings are patched in, and a
 test checks both the document (openapi-spec-validator) and real responses against it.
 """
@@ -15,12 +15,11 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from assistant import schemas
 from assistant.corpus.models import DESIGNS, ROUTES, TOPICS
 from assistant.protocols import openai_chat, ui_stream
 from assistant.protocols.conversation import MAX_CONTEXT_CHARS
 from assistant.settings import Settings
-from assistant.web import context
+from assistant.web import context, schemas
 
 bp = Blueprint("openapi", __name__)
 

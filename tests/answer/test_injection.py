@@ -33,8 +33,8 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant.answer.models import Answer, Turn
 from assistant.corpus.loaders import load_markdown
+from assistant.domain import Answer, Turn
 from assistant.evaluation.scoring import LeakGuard
 from assistant.index import MiniLMEmbedder, VectorStore
 from assistant.index.ingest import ingest

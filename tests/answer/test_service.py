@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from assistant.answer.models import Answer, Turn
 from assistant.answer.service import AnswerService
+from assistant.domain import Answer, Turn
 from assistant.safety.guard import DOSE
 from assistant.services import Services
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.domain import Answer, Caveat, Citation, Safety
 from assistant.evaluation.conversations_file import CaseTurn
 from assistant.evaluation.scoring import LeakGuard, Metrics, percentile, score_error, score_turn
 from tests.conftest import REPO

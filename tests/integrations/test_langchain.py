@@ -8,12 +8,12 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.errors import ValidationFailed
 from assistant.integrations.langchain import EvidenceRetriever, answer_runnable
 from assistant.retrieval.filters import Filters
-from assistant.schemas import SourceRecord
 from assistant.services import Services
+from assistant.web.schemas import SourceRecord
 
 QUESTION = "Does ketamine reduce suicidal ideation within 24 hours?"
 METADATA = {"doc_id", "title", "authors", "year", "doi", "url", "design", "evidence_level", "section", "score",

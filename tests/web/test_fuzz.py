@@ -48,7 +48,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from assistant.schemas import clean_text
+from assistant.domain import clean_text
 from assistant.web.openapi import TYPED_TEXT_PATTERN
 from tests.web.conftest import AppFactory
 

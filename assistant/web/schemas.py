@@ -10,24 +10,19 @@ the configured value.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.domain import DEFAULT_MAX_MESSAGE_CHARS, Answer, Caveat, Citation, ComponentReadiness, Safety, clean_text
 from assistant.retrieval.filters import Filters
 
-DEFAULT_MAX_MESSAGE_CHARS = 2000
 MAX_COMMENT_CHARS = 2000
 MAX_HISTORY_TURNS = 50
 MAX_HISTORY_ANSWER_CHARS = 20_000
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-# Tab, newline and carriage return are ordinary in typed text; every other control character is
-# either a mistake or an attempt to confuse logs, terminals and prompts.
-ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
 class _Request(BaseModel):
@@ -36,33 +31,6 @@ class _Request(BaseModel):
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def clean_text(value: str, *, limit: int) -> str:
-    """Strip surrounding whitespace and reject what a person would not type.
-
-    Lone surrogates are rejected too: JSON can smuggle them in as ``\\ud800`` escapes and they
-    cannot be encoded for storage later.
-    """
-    text = value.strip()
-    if not text:
-        raise PydanticCustomError("blank", "must contain some text, not only whitespace")
-    return typed_text(text, limit=limit)
-
-
-def typed_text(text: str, *, limit: int) -> str:
-    """``text`` unchanged if it holds only what a person would type and fits ``limit``; shared by every text
-    field, trimmed or not, so the refusals read the same everywhere."""
-    for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in ALLOWED_CONTROLS) or category == "Cs":
-            raise PydanticCustomError(
-                "control_character", f"must not contain control characters (found U+{ord(char):04X})")
-    if len(text) > limit:
-        raise PydanticCustomError(
-            "too_long", "must be at most {limit} characters (got {length})",
-            {"limit": limit, "length": len(text)})
-    return text
 
 
 class HistoryTurn(_Request):
@@ -226,11 +194,6 @@ class ErrorResponse(_Response):
 
 class Health(_Response):
     status: Literal["ok"]
-
-
-class ComponentReadiness(_Response):
-    ready: bool
-    reason: str | None = Field(None, description="Why this component is not ready.")
 
 
 class Readiness(_Response):
