@@ -40,7 +40,7 @@ def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -
     index = LiveIndex(store, settings.index.reload_interval_s)
     conversations = make_conversation_store(settings.web.conversations_url, settings.data_dir)
     prompts = PromptBook.load(settings.prompts_dir)
-    synonyms = SynonymTable.from_data(prompts.data("synonyms.yaml"))
+    synonyms = SynonymTable(prompts.typed("synonyms.yaml").groups)
     retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms)
     answers = build_answer_service(settings, retriever, prompts)
     return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations,

@@ -20,7 +20,7 @@ from assistant.index.live import StoredChunk
 from assistant.prompt_files import CrisisFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
-from assistant.safety.guard import DOSE
+from assistant.safety.screens import SentenceScreens
 from assistant.safety.triage_set import Language
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 class CrisisReply:
     def __init__(self, book: PromptBook) -> None:
         self.texts: CrisisFile = book.typed("crisis.yaml")
+        dose = SentenceScreens.from_book(book).dose
         for item in self.texts.summary:
-            if DOSE.search(item.sentence):
+            if dose.search(item.sentence):
                 raise ConfigError(f"{book.root / 'crisis.yaml'}: a summary sentence may not carry a dose")
 
     def resources(self, language: Language) -> str:

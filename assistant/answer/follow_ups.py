@@ -6,15 +6,16 @@ from collections.abc import Sequence
 from string import Template
 
 from assistant.domain import Citation
+from assistant.prompt_files import FollowUpsFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
 
 
 class FollowUps:
     def __init__(self, book: PromptBook) -> None:
-        data = book.data("follow_ups.yaml")
-        self.by_topic: dict[str, list[str]] = data["by_topic"]
-        self.default: list[str] = data["default"]
+        data: FollowUpsFile = book.typed("follow_ups.yaml")
+        self.by_topic: dict[str, list[str]] = data.by_topic
+        self.default: list[str] = data.default
 
     def suggest(self, question: str, citations: Sequence[Citation], chunks: Sequence[RetrievedChunk],
                 limit: int = 3) -> list[str]:

@@ -20,7 +20,9 @@ from assistant.answer.extractive import Composed
 from assistant.domain import Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
-from assistant.safety.guard import PROMPT_TEMPLATES, LeakCheck, directives, home_dosing, undermines_safety
+from assistant.safety.fragments import PROMPT_TEMPLATES
+from assistant.safety.leaks import LeakCheck
+from assistant.safety.screens import SentenceScreens
 from assistant.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ class LLMEngine:
     def __init__(self, settings: AnswerSettings, book: PromptBook, model: Any = None) -> None:
         self.settings = settings
         self.book = book
-        self.cannot_answer = " ".join(book.data("refusals.yaml")["no_evidence"].split())
+        self.cannot_answer = book.typed("refusals.yaml").text("no_evidence")
+        self.screens = SentenceScreens.from_book(book)
         self.model = model or self._make_model()
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.leak_check = LeakCheck.build(
@@ -86,11 +89,11 @@ class LLMEngine:
         """Why a model's text must not reach the user, or None when it may."""
         if self.leaks_prompt(text, public):
             return "repeats prompt text, extra rules or settings"
-        if home_dosing(text):
+        if self.screens.home_dosing(text):
             return "gives a dose for home or self use"
-        if undermines_safety(text):
+        if self.screens.undermines_safety(text):
             return "says the safety information does not apply"
-        if directives(text):
+        if self.screens.directives(text):
             return "carries instructions"
         return None
 

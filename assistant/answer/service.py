@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from assistant.answer.condense import condense, is_follow_up
 from assistant.answer.crisis import CrisisReply
@@ -23,8 +23,9 @@ from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult, RetrievedChunk
 from assistant.safety.caveats import CaveatRules
-from assistant.safety.guard import PassageScreen, directives
+from assistant.safety.passages import PassageScreen
 from assistant.safety.scope import ScopeGuard, evidence_too_weak
+from assistant.safety.screens import SentenceScreens
 from assistant.safety.triage import SafetyTriage
 from assistant.safety.triage_model import TriageModel
 from assistant.settings import Settings
@@ -43,15 +44,15 @@ class AnswerService:
     follow_ups: FollowUps
     extractive: ExtractiveEngine
     crisis: CrisisReply
+    screen: PassageScreen
     llm: LLMEngine | None = None
-    screen: PassageScreen = field(default_factory=PassageScreen)
 
     @property
     def engine_name(self) -> str:
         return "llm" if self.llm else "extractive"
 
     def _text(self, key: str) -> str:
-        return " ".join(self.book.data("refusals.yaml")[key].split())
+        return self.book.typed("refusals.yaml").text(key)
 
     def _caveats(self, category: SafetyCategory, message: str, result: RetrievalResult | None,
                  cited: set[str] | None = None, about_treatment: bool = False) -> list[Caveat]:
@@ -76,7 +77,7 @@ class AnswerService:
         snap = self.retriever.index.snapshot()
         flagged = self.screen.flagged(snap.name, ((str(c.metadata["doc_id"]), str(c.metadata.get("title", "")),
                                                    c.text) for c in snap.chunks))
-        return flagged | {c.doc_id for c in chunks if directives(c.text)}
+        return flagged | {c.doc_id for c in chunks if self.screen.screens.directives(c.text)}
 
     def _screened(self, result: RetrievalResult) -> RetrievalResult:
         excluded = self.excluded_documents(result.chunks)
@@ -167,5 +168,6 @@ def build_answer_service(settings: Settings, retriever: HybridRetriever, book: P
     return AnswerService(
         settings=settings, book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
-        extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), crisis=CrisisReply(book), llm=llm,
+        extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), crisis=CrisisReply(book),
+        screen=PassageScreen(SentenceScreens.from_book(book)), llm=llm,
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from assistant.domain import Answer, Citation
 from assistant.evaluation.conversations_file import CaseTurn
-from assistant.safety.guard import PROMPT_TEMPLATES, template_fragments
+from assistant.safety.fragments import PROMPT_TEMPLATES, template_fragments
 
 TOP_K = 5
 REQUIRED_CAVEATS = ("abuse_misuse", "dissociation")

@@ -26,7 +26,7 @@ from assistant.domain import SafetyCategory, Turn
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompt_files import TriageFile
 from assistant.prompts import PromptBook
-from assistant.safety.guard import variants
+from assistant.safety.deobfuscate import variants
 from assistant.safety.triage_model import Prediction, TriageModel
 from assistant.safety.triage_set import LABELS, Label, Language, joined_reading
 from assistant.text import split_sentences

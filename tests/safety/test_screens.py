@@ -1,8 +1,14 @@
-"""Passage and draft guards (assistant/safety/guard.py) judge whole sentences, cut by the shared splitter."""
+"""The sentence screens (assistant/safety/screens.py, patterns in prompts/screens.yaml) judge whole sentences, cut by
+the shared splitter."""
 
 from __future__ import annotations
 
-from assistant.safety.guard import directives, home_dosing
+from assistant.prompts import PromptBook
+from assistant.safety.screens import SentenceScreens
+from tests.conftest import REPO
+
+SCREENS = SentenceScreens.from_book(PromptBook.load(REPO / "prompts"))
+directives, home_dosing = SCREENS.directives, SCREENS.home_dosing
 
 
 def test_a_home_dose_is_caught_when_an_abbreviation_sits_inside_its_sentence() -> None:
