@@ -62,10 +62,6 @@ class CitationBuilder:
         return marker
 
 
-def markers_in(text: str) -> list[int]:
-    return [int(m) for m in MARKER_RE.findall(text)]
-
-
 def resolve_markers(text: str, chunks: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
     """Keep markers that point at a retrieved passage (numbered 1..len(chunks)), renumbered by first use;
     remove the rest. Used on model output, which may invent markers."""

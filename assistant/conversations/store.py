@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -26,7 +26,6 @@ from assistant.errors import StoreUnavailable
 
 Rating = Literal["up", "down"]
 log = logging.getLogger("assistant.conversations")
-T = TypeVar("T")
 OUTAGE = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 

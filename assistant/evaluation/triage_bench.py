@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.domain import Turn
-from assistant.evaluation.load import percentile
+from assistant.evaluation.stats import percentile
 from assistant.safety.triage import DECLINED, SafetyTriage
 from assistant.safety.triage_set import LABELS, Label, LabelledMessage, Split
 

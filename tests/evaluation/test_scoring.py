@@ -8,7 +8,7 @@ import pytest
 
 from assistant.domain import Answer, Caveat, Citation, Safety
 from assistant.evaluation.conversations_file import CaseTurn
-from assistant.evaluation.scoring import LeakGuard, Metrics, percentile, score_error, score_turn
+from assistant.evaluation.scoring import LeakGuard, Metrics, score_error, score_turn
 from tests.conftest import REPO
 
 GUARD = LeakGuard.from_prompts(REPO / "prompts")
@@ -139,9 +139,3 @@ def test_rates_count_only_the_turns_that_measure_them() -> None:
     assert m.latency()["p50_ms"] == 200.0 and m.latency()["max_ms"] == 300.0
     empty = Metrics.of([])
     assert empty.hit_at_5.value is None and empty.latency()["p95_ms"] is None
-
-
-def test_percentile_interpolates_between_ranks() -> None:
-    assert percentile([1, 2, 3, 4], 50) == 2.5
-    assert percentile([10], 95) == 10
-    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
