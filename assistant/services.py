@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answer.service import AnswerService, build_answer_service
+from assistant.conversation import ConversationService
 from assistant.conversations import ConversationStore
 from assistant.conversations import make_store as make_conversation_store
 from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore, make_store
@@ -29,6 +30,7 @@ class Services:
     prompts: PromptBook
     retriever: HybridRetriever
     answers: AnswerService
+    conversation: ConversationService
 
 
 def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -> Services:
@@ -44,4 +46,5 @@ def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -
     retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms)
     answers = build_answer_service(settings, retriever, prompts)
     return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations,
-                    prompts=prompts, retriever=retriever, answers=answers)
+                    prompts=prompts, retriever=retriever, answers=answers,
+                    conversation=ConversationService(answers, conversations, settings.web.history_turns))

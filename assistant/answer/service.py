@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AnswerService:
-    settings: Settings
     book: PromptBook
     retriever: HybridRetriever
     triage: SafetyTriage
@@ -166,7 +165,7 @@ def build_answer_service(settings: Settings, retriever: HybridRetriever, book: P
     embedder = retriever.embedder
     llm = LLMEngine(settings.answer, book) if settings.answer.engine == "llm" else None
     return AnswerService(
-        settings=settings, book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
+        book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
         extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), crisis=CrisisReply(book),
         screen=PassageScreen(SentenceScreens.from_book(book)), llm=llm,

@@ -77,20 +77,16 @@ class InProcessTransport:
         return self.services.index.snapshot().name
 
     def ask(self, message: str, thread: Thread, store: bool) -> Reply:
-        conversations = self.services.conversations
-        limit = self.services.settings.web.history_turns
+        conversation = self.services.conversation
         message = message.strip()
         started = time.perf_counter()
         if store and thread.conversation_id:
-            history = conversations.history(thread.conversation_id, limit=limit)
+            history = conversation.history(thread.conversation_id)
         else:
-            history = thread.history[-limit:] if limit else []
-        answer = self.services.answers.answer(message, history)
-        if not store:
-            return Reply(answer, None, None, (time.perf_counter() - started) * 1000)
-        conversation_id = thread.conversation_id or conversations.create_conversation(REPLAY_CHANNEL)
-        message_id = conversations.add_turn(conversation_id, message, answer)
-        return Reply(answer, conversation_id, message_id, (time.perf_counter() - started) * 1000)
+            history = conversation.history(sent=thread.history)
+        asked = conversation.ask(message, history, store=store, conversation_id=thread.conversation_id,
+                                 channel=REPLAY_CHANNEL)
+        return Reply(asked.answer, asked.conversation_id, asked.message_id, (time.perf_counter() - started) * 1000)
 
 
 class HttpTransport:
