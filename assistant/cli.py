@@ -84,9 +84,8 @@ def sources(ctx: click.Context) -> None:
     settings = _settings(ctx)
     snap = LiveIndex(make_store(settings)).snapshot()
     click.echo(f"{'id':<20} {'year':>4}  {'level':<10} {'design':<28} title")
-    for doc_id, meta in sorted(snap.documents.items(), key=lambda kv: (kv[1]["year"], kv[0])):
-        click.echo(f"{doc_id:<20} {meta['year']:>4}  {meta['evidence_level']:<10} {meta['design']:<28} "
-                   f"{meta['title'][:70]}")
+    for doc_id, meta in sorted(snap.documents.items(), key=lambda kv: (kv[1].year or 0, kv[0])):
+        click.echo(f"{doc_id:<20} {meta.year or 0:>4}  {meta.level_key:<10} {meta.design:<28} {meta.title[:70]}")
     click.echo(f"{len(snap.documents)} documents, {len(snap.chunks)} chunks in {snap.name}")
 
 

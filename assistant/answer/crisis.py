@@ -46,7 +46,7 @@ class CrisisReply:
         """The summary sentences found in ``chunks`` (the live index), cited, then the offer."""
         by_doc: dict[str, list[StoredChunk]] = {}
         for chunk in chunks:
-            by_doc.setdefault(str(chunk.metadata["doc_id"]), []).append(chunk)
+            by_doc.setdefault(chunk.metadata.doc_id, []).append(chunk)
         builder = CitationBuilder.empty()
         said: list[str] = []
         for item in self.texts.summary:

@@ -120,7 +120,7 @@ class ExtractiveEngine:
         out: list[Candidate] = []
         for chunk in chunks:
             sentences, vectors = cached.get(chunk.id, ([], np.zeros((0, 0))))
-            section = str(chunk.metadata.get("section", "")).lower()
+            section = chunk.metadata.section.lower()
             rank = doc_order.index(chunk.doc_id)
             for sentence, vector in zip(sentences, vectors, strict=True):
                 stokens = set(tokenize(sentence))
@@ -136,9 +136,9 @@ class ExtractiveEngine:
                     score += 0.1 if asks_safety else 0.0
                 else:
                     score += SECTION_PRIOR.get(section, 0.0)
-                if chunk.metadata.get("design") == "preclinical" and not asks_mechanism:
+                if chunk.metadata.design == "preclinical" and not asks_mechanism:
                     score -= 0.12
-                score += LEVEL_PRIOR.get(str(chunk.metadata.get("evidence_level")), 0.0)
+                score += LEVEL_PRIOR.get(chunk.metadata.level_key, 0.0)
                 score += 0.05 if FINDING_CUES.search(sentence) else 0.0
                 score -= 0.04 if DESCRIPTION_CUES.search(sentence) else 0.0
                 out.append(Candidate(sentence, chunk, rank, vector, score))
@@ -173,7 +173,7 @@ class ExtractiveEngine:
         if not chosen:
             return None
         bottom, rest = chosen[0], chosen[1:]
-        rest.sort(key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
+        rest.sort(key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
         builder = CitationBuilder.empty()
         lines = [f"Bottom line: {bottom.text} [{builder.mark(bottom.chunk, bottom.text)}]"]
         if rest:

@@ -24,9 +24,8 @@ class FollowUps:
         for chunk in chunks:
             if chunk.doc_id not in cited:
                 continue
-            for topic in str(chunk.metadata.get("topics", "")).split(","):
-                if topic:
-                    study_for_topic.setdefault(topic, str(chunk.metadata.get("short_name", "")))
+            for topic in chunk.metadata.topics:
+                study_for_topic.setdefault(topic, chunk.metadata.short_name)
         asked = question.lower()
         out: list[str] = []
         for topic, study in study_for_topic.items():

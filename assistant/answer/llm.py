@@ -33,10 +33,10 @@ def format_passages(chunks: Sequence[RetrievedChunk]) -> str:
     out = []
     for i, chunk in enumerate(chunks, 1):
         meta = chunk.metadata
-        attrs = (f'id="{i}" study="{html.escape(str(meta.get("short_name", "")))}" '
-                 f'section="{html.escape(str(meta.get("section", "")))}" '
-                 f'design="{html.escape(str(meta.get("design")))}" '
-                 f'evidence_level="{html.escape(str(meta.get("evidence_level")))}"')
+        attrs = (f'id="{i}" study="{html.escape(meta.short_name)}" '
+                 f'section="{html.escape(meta.section)}" '
+                 f'design="{html.escape(meta.design)}" '
+                 f'evidence_level="{html.escape(meta.level_key)}"')
         out.append(f"<passage {attrs}>\n{html.escape(chunk.text, quote=False)}\n</passage>")
     return "\n".join(out)
 

@@ -56,7 +56,7 @@ class AnswerService:
     def _caveats(self, category: SafetyCategory, message: str, result: RetrievalResult | None,
                  cited: set[str] | None = None, about_treatment: bool = False) -> list[Caveat]:
         chunks = [c for c in (result.chunks if result else []) if cited is None or c.doc_id in cited]
-        levels = {str(c.metadata.get("evidence_level")) for c in chunks}
+        levels = {c.metadata.level_key for c in chunks}
         return self.caveats.select(category, message, [c.text for c in chunks], levels,
                                    about_treatment=about_treatment)
 
@@ -74,8 +74,8 @@ class AnswerService:
         """Documents that address the assistant: flagged once per index generation, and re-checked on
         the chunks at hand in case the generation changed between retrieval and now."""
         snap = self.retriever.index.snapshot()
-        flagged = self.screen.flagged(snap.name, ((str(c.metadata["doc_id"]), str(c.metadata.get("title", "")),
-                                                   c.text) for c in snap.chunks))
+        flagged = self.screen.flagged(snap.name, ((c.metadata.doc_id, c.metadata.title, c.text)
+                                                  for c in snap.chunks))
         return flagged | {c.doc_id for c in chunks if self.screen.screens.directives(c.text)}
 
     def _screened(self, result: RetrievalResult) -> RetrievalResult:

@@ -71,7 +71,7 @@ class InProcessTransport:
         self.services = services
 
     def source_ids(self) -> frozenset[str]:
-        return known_source_ids(self.services.index.snapshot().documents.values())
+        return known_source_ids(m.model_dump() for m in self.services.index.snapshot().documents.values())
 
     def index_generation(self) -> str:
         return self.services.index.snapshot().name

@@ -145,7 +145,7 @@ def ingest(
         collection.add(
             ids=[c.id for c in batch],
             documents=[c.text for c in batch],
-            metadatas=[c.metadata for c in batch],
+            metadatas=[c.metadata.to_store() for c in batch],
             embeddings=vectors,
         )
         report.embedded_chunks += len(batch)

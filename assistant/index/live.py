@@ -12,6 +12,7 @@ from chromadb.api.models.Collection import Collection
 from assistant.errors import IndexUnavailable
 from assistant.index.bm25 import BM25Index
 from assistant.index.chunking import search_text
+from assistant.index.metadata import ChunkMeta
 from assistant.index.store import VectorStore
 
 
@@ -19,7 +20,7 @@ from assistant.index.store import VectorStore
 class StoredChunk:
     id: str
     text: str
-    metadata: dict[str, Any]
+    metadata: ChunkMeta
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Snapshot:
     chunks: tuple[StoredChunk, ...]
     position: dict[str, int]
     bm25: BM25Index
-    documents: dict[str, dict[str, Any]]
+    documents: dict[str, ChunkMeta]  # the first chunk's metadata of each document
     study_names: frozenset[str]
 
 
@@ -51,12 +52,13 @@ class LiveIndex:
             self.store.reset_client()
             raise IndexUnavailable(f"The index cannot be read ({exc.__class__.__name__}).") from exc
         chunks = tuple(
-            StoredChunk(i, d, dict(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            StoredChunk(i, d, ChunkMeta.from_store(m))
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         )
-        chunks = tuple(sorted(chunks, key=lambda c: (c.metadata["doc_id"], c.metadata.get("chunk_index", 0))))
-        documents: dict[str, dict[str, Any]] = {}
+        chunks = tuple(sorted(chunks, key=lambda c: (c.metadata.doc_id, c.metadata.chunk_index)))
+        documents: dict[str, ChunkMeta] = {}
         for chunk in chunks:
-            documents.setdefault(chunk.metadata["doc_id"], chunk.metadata)
+            documents.setdefault(chunk.metadata.doc_id, chunk.metadata)
         return Snapshot(
             name=name,
             collection=collection,
@@ -64,7 +66,7 @@ class LiveIndex:
             position={c.id: i for i, c in enumerate(chunks)},
             bm25=BM25Index([search_text(c.text, c.metadata) for c in chunks]),
             documents=documents,
-            study_names=frozenset(str(m.get("surname", "")) for m in documents.values()),
+            study_names=frozenset(m.surname for m in documents.values()),
         )
 
     def snapshot(self) -> Snapshot:

@@ -23,7 +23,6 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict
 
-from assistant.answer.citations import evidence_level
 from assistant.answer.service import AnswerService
 from assistant.conversation import ConversationService
 from assistant.domain import Answer, Turn
@@ -54,10 +53,8 @@ def document(chunk: RetrievedChunk, *, weak: bool = False) -> Document:
     (the answer service would abstain rather than answer from these)."""
     meta = chunk.metadata
     return Document(id=chunk.id, page_content=chunk.text, metadata={
-        "doc_id": chunk.doc_id, "title": meta.get("title", ""), "authors": meta.get("authors", ""),
-        "year": int(meta["year"]) if meta.get("year") else None, "doi": meta.get("doi") or None,
-        "url": meta.get("url") or None, "design": meta.get("design", ""),
-        "evidence_level": evidence_level(meta.get("evidence_level")), "section": meta.get("section", ""),
+        "doc_id": chunk.doc_id, "title": meta.title, "authors": meta.authors, "year": meta.year, "doi": meta.doi,
+        "url": meta.url, "design": meta.design, "evidence_level": meta.evidence_level, "section": meta.section,
         "score": chunk.score, "weak_evidence": weak})
 
 

@@ -11,12 +11,13 @@ the configured value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from assistant.domain import DEFAULT_MAX_MESSAGE_CHARS, Answer, Caveat, Citation, ComponentReadiness, Safety, clean_text
+from assistant.index.metadata import ChunkMeta
 from assistant.retrieval.filters import Filters
 
 MAX_COMMENT_CHARS = 2000
@@ -153,21 +154,13 @@ class SourceRecord(_Response):
     topics: list[str]
 
     @classmethod
-    def from_metadata(cls, meta: dict[str, Any]) -> SourceRecord:
-        """Chunk metadata is flat and uses '' and 0 for missing values (Chroma stores scalars only)."""
-        level = meta.get("evidence_level") or None
+    def from_metadata(cls, meta: ChunkMeta) -> SourceRecord:
         return cls(
-            doc_id=meta["doc_id"], title=meta.get("title", ""), authors=meta.get("authors", ""),
-            short_name=meta.get("short_name", meta["doc_id"]), year=meta.get("year") or None,
-            journal=meta.get("journal") or None, doi=meta.get("doi") or None, pmid=meta.get("pmid") or None,
-            url=meta.get("url") or None, design=meta.get("design", ""),
-            evidence_level=None if level == "unrated" else level,
-            routes=_csv(meta.get("route")), topics=_csv(meta.get("topics")),
+            doc_id=meta.doc_id, title=meta.title, authors=meta.authors, short_name=meta.short_name or meta.doc_id,
+            year=meta.year, journal=meta.journal, doi=meta.doi, pmid=meta.pmid, url=meta.url, design=meta.design,
+            evidence_level=None if meta.evidence_level is None else str(meta.evidence_level),
+            routes=list(meta.routes), topics=list(meta.topics),
         )
-
-
-def _csv(value: Any) -> list[str]:
-    return [part for part in str(value or "").split(",") if part]
 
 
 class SourceList(_Response):
