@@ -8,7 +8,7 @@ importing the components that use them.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -123,28 +123,30 @@ class CaveatsFile(_File):
         return caveats
 
 
+RefusalKey = Literal["dosing_request", "misuse_request", "lethal_dose", "out_of_scope", "no_evidence", "injection"]
+
+
 class RefusalsFile(_File):
-    """prompts/refusals.yaml: the fixed texts for what the service declines or cannot answer."""
+    """prompts/refusals.yaml: the fixed texts for what the service declines or cannot answer, one per key
+    (the file keeps them at its top level, next to ``version``)."""
 
     version: int
-    dosing_request: str = Field(min_length=1)
-    misuse_request: str = Field(min_length=1)
-    lethal_dose: str = Field(min_length=1)
-    out_of_scope: str = Field(min_length=1)
-    no_evidence: str = Field(min_length=1)
-    injection: str = Field(min_length=1)
+    texts: dict[RefusalKey, Annotated[str, Field(min_length=1)]]
 
     @model_validator(mode="before")
     @classmethod
     def _every_text(cls, data: Any) -> Any:
-        missing = sorted(set(cls.model_fields) - {"version"} - set(data)) if isinstance(data, dict) else []
+        if not isinstance(data, dict):
+            return data
+        texts = {key: value for key, value in data.items() if key != "version"}
+        missing = sorted(set(get_args(RefusalKey)) - set(texts))
         if missing:
             raise ValueError(f"missing texts {missing}")
-        return data
+        return {"version": data.get("version"), "texts": texts}
 
     def text(self, key: str) -> str:
-        """The text for ``key`` (a field name) on one line, as answers show it."""
-        return " ".join(str(getattr(self, key)).split())
+        """The text for ``key`` on one line, as answers show it."""
+        return " ".join(self.texts[key].split())  # type: ignore[index]
 
 
 class ScopeFile(_File):

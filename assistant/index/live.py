@@ -18,6 +18,8 @@ from assistant.index.store import VectorStore
 
 @dataclass(frozen=True)
 class StoredChunk:
+    """One chunk of a loaded generation, its metadata decoded."""
+
     id: str
     text: str
     metadata: ChunkMeta
@@ -27,9 +29,9 @@ class StoredChunk:
 class Snapshot:
     """Everything a query needs from one generation; immutable, so threads can share it."""
 
+    chunks: tuple[StoredChunk, ...]
     name: str
     collection: Collection
-    chunks: tuple[StoredChunk, ...]
     position: dict[str, int]
     bm25: BM25Index
     documents: dict[str, ChunkMeta]  # the first chunk's metadata of each document

@@ -26,17 +26,17 @@ class ChunkMeta(BaseModel):
     doc_id: str
     title: str = ""
     authors: str = ""
-    short_name: str = ""
-    surname: str = ""
     year: int | None = None
-    journal: str | None = None
-    doi: str | None = None
-    pmid: str | None = None
-    url: str | None = None
     design: Design | Literal["unspecified"] = UNSPECIFIED_DESIGN
     evidence_level: EvidenceLevel | None = None
     routes: tuple[Route, ...] = ()
     topics: tuple[Topic, ...] = ()
+    short_name: str = ""  # "Zarate 2006", as citations name the study
+    surname: str = ""
+    journal: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
     doc_hash: str = ""
     source_path: str = ""
     section: str = ""
