@@ -214,16 +214,19 @@ def bench_triage(ctx: click.Context, data_dir: Path, misses: bool, splits: str) 
     """Precision, recall and confusion per label on the dev, test and external splits, false crisis escalation on
     suicidality research, and the time triage adds per message."""
     from assistant.evaluation import triage_bench
-    from assistant.safety.triage_set import load_set, of_split
+    from assistant.safety.triage_set import load_set, of_split, scored_parts
     from assistant.services import build_services
 
     triage = build_services(_settings(ctx)).answers.triage
     messages = load_set(data_dir)
     for split in [s.strip() for s in splits.split(",") if s.strip()]:
-        report = triage_bench.run_split(triage, of_split(messages, split), split)  # type: ignore[arg-type]
-        click.echo(triage_bench.render_split(report))
-        if misses:
-            click.echo(triage_bench.render_misses(report))
+        if split not in ("train", "dev", "test", "external"):
+            raise click.BadParameter(f"unknown split {split!r} (train, dev, test, external)", param_hint="--splits")
+        for name, part in scored_parts(messages, split):  # type: ignore[arg-type]
+            report = triage_bench.run_split(triage, part, name)
+            click.echo(triage_bench.render_split(report))
+            if misses:
+                click.echo(triage_bench.render_misses(report))
     texts = [m.text for m in of_split(messages, "dev")]
     click.echo(triage_bench.render_timings(*triage_bench.timings(triage, texts)))
 
