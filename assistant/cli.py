@@ -76,6 +76,8 @@ def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: b
         f"{len(report.changed)} changed, {len(report.removed)} removed; embedded {report.embedded_chunks} chunks "
         f"at {rate:.0f} chunks/s) in {report.seconds:.2f} s -> {report.collection}"
     )
+    click.echo(f"sentence index: {report.sentences} sentences, {report.embedded_sentences} embedded, "
+               f"{report.sentences - report.embedded_sentences} copied, in {report.sentence_seconds:.2f} s")
 
 
 @main.command()
