@@ -53,8 +53,11 @@ REDUNDANCY = 0.87
 NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided by evidence level
 FOCUS_WEIGHT = 0.3
 KIND_BONUS = 0.14
-DESIGN_PENALTY = 0.12
+DESIGN_PENALTY = 0.2
 FILLER_PENALTY = 0.3
+RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference"})
+RESULT_BONUS = 0.03  # per further kind of result a sentence reports (an estimate with its CI and p-value)
+NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class ExtractiveEngine:
         self._filler = [re.compile(p, re.IGNORECASE) for p in answers.filler_cues]
 
     def _candidates(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
-                    analysis: Analysis, labels: dict[str, frozenset[str]]) -> list[Candidate]:
+                    analysis: Analysis, labels: dict[str, frozenset[str]],
+                    names: dict[str, frozenset[str]]) -> list[Candidate]:
         qvec = self.embedder.query_vector(question)
         qtokens = {t for t in tokenize(question) if t not in GENERIC}
         asks_limits = bool(re.search(r"limit|weak|bias|blind|small|caveat|quality", question, re.IGNORECASE))
@@ -98,6 +102,11 @@ class ExtractiveEngine:
         for chunk in chunks:
             if chunk.doc_id not in doc_order:
                 doc_order.append(chunk.doc_id)
+        named = [c for c in analysis.focus if c.label]
+        if named:
+            # A question about a named study is answered from that study, when it is among the passages.
+            theirs = [c for c in chunks if any(n.tokens & names.get(c.doc_id, frozenset()) for n in named)]
+            chunks = theirs or chunks
         by_id = {c.id: c for c in chunks}
         rows = sentences.rows(list(by_id))
         if not rows:
@@ -133,7 +142,8 @@ class ExtractiveEngine:
             if not analysis.asks_filler and any(p.search(sentence) for p in self._filler):
                 score -= FILLER_PENALTY
             if analysis.span_kinds and kinds & analysis.span_kinds:
-                score += KIND_BONUS
+                score += KIND_BONUS + RESULT_BONUS * min(2, max(0, len(kinds & RESULT_SPANS) - 1))
+            score += NUMBER_BONUS * len(analysis.numbers & stokens)
             coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
             score += FOCUS_WEIGHT * coverage
             out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score, coverage))
@@ -173,8 +183,9 @@ class ExtractiveEngine:
         return chosen
 
     def compose(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
-                analysis: Analysis, labels: dict[str, frozenset[str]]) -> Composed | None:
-        chosen = self._select(self._candidates(question, chunks, sentences, analysis, labels))
+                analysis: Analysis, labels: dict[str, frozenset[str]],
+                names: dict[str, frozenset[str]]) -> Composed | None:
+        chosen = self._select(self._candidates(question, chunks, sentences, analysis, labels, names))
         if not chosen:
             return None
         bottom, rest = chosen[0], chosen[1:]

@@ -58,6 +58,7 @@ class Analysis:
     asks_filler: bool
     asks_design: bool
     asks: bool = True  # the message asks something (a planted "new instruction" does not)
+    numbers: frozenset[str] = frozenset()  # numbers the question names ("at 24 hours", "over 75")
 
     @property
     def absent(self) -> tuple[Concept, ...]:
@@ -108,6 +109,32 @@ def question_part(message: str) -> str:
     return " ".join(asking) if asking and len(asking) < len(clauses) else message
 
 
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """One generation's words, sorted for prefix search, and the tokens that name or label each document."""
+
+    generation: str
+    words: list[str]
+    names: dict[str, frozenset[str]]
+    labels: dict[str, frozenset[str]]
+    all_names: frozenset[str]
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> _Vocabulary:
+        names: dict[str, frozenset[str]] = {}
+        labels: dict[str, frozenset[str]] = {}
+        for doc, meta in snap.documents.items():
+            title = str(meta.get("title", ""))
+            acronyms = " ".join(a for a in ACRONYM.findall(title) if len(a) >= 4 or "-" in a)
+            names[doc] = frozenset(tokenize(f"{meta.get('short_name', '')} {meta.get('surname', '')} "
+                                            f"{meta.get('authors', '')} {acronyms}"))
+            labels[doc] = names[doc] | frozenset(tokenize(title))
+        return cls(snap.name, sorted(snap.doc_freq), names, labels, frozenset().union(*names.values()))
+
+
 class QuestionAnalyser:
     """Reads questions against one index generation; the vocabulary index is rebuilt when it changes."""
 
@@ -119,25 +146,22 @@ class QuestionAnalyser:
                        for name, kind in answers.answer_kinds.items()}
         self._filler = [re.compile(p, re.IGNORECASE) for p in answers.asks_filler]
         self._design = re.compile(r"\b(design|designed|method|methods|how was .* (done|run|conducted))\b", re.I)
-        self._vocab: tuple[str, list[str], frozenset[str], dict[str, frozenset[str]]] | None = None
+        self._vocab: _Vocabulary | None = None
         self._lock = threading.Lock()
 
-    def _vocabulary(self, snap: Snapshot) -> tuple[list[str], frozenset[str], dict[str, frozenset[str]]]:
-        """Sorted corpus tokens, the tokens that name studies (short names, authors) and each document's
-        labels (those plus its title), for one generation."""
+    def _vocabulary(self, snap: Snapshot) -> _Vocabulary:
         with self._lock:
-            if self._vocab is None or self._vocab[0] != snap.name:
-                names = {doc: frozenset(tokenize(f"{meta.get('short_name', '')} {meta.get('surname', '')} "
-                                                 f"{meta.get('authors', '')}"))
-                         for doc, meta in snap.documents.items()}
-                per_doc = {doc: names[doc] | frozenset(tokenize(str(meta.get("title", ""))))
-                           for doc, meta in snap.documents.items()}
-                self._vocab = (snap.name, sorted(snap.doc_freq), frozenset().union(*names.values()), per_doc)
-            return self._vocab[1], self._vocab[2], self._vocab[3]
+            if self._vocab is None or self._vocab.generation != snap.name:
+                self._vocab = _Vocabulary.of(snap)
+            return self._vocab
 
     def document_labels(self, snap: Snapshot) -> dict[str, frozenset[str]]:
         """Per document, the tokens every one of its sentences counts as mentioning (title, names, year)."""
-        return self._vocabulary(snap)[2]
+        return self._vocabulary(snap).labels
+
+    def document_names(self, snap: Snapshot) -> dict[str, frozenset[str]]:
+        """Per document, the tokens that name it: authors, short name, trial acronyms of its title."""
+        return self._vocabulary(snap).names
 
     def _forms(self, word: str, vocab: list[str], known: dict[str, int]) -> frozenset[str]:
         found = {word} if word in known else set()
@@ -157,7 +181,8 @@ class QuestionAnalyser:
         return Concept(surface, frozenset(tokens), label=bool(tokens & labels))
 
     def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
-        vocab, labels, _ = self._vocabulary(snap)
+        vocabulary = self._vocabulary(snap)
+        vocab, labels = vocabulary.words, vocabulary.all_names
         lowered = text.lower()
         concepts: list[Concept] = []
         claimed: set[str] = set()
@@ -197,7 +222,8 @@ class QuestionAnalyser:
 
     def analyse(self, question: str, snap: Snapshot) -> Analysis:
         asking = question_part(question)
-        kinds = tuple(name for name, cues in self._kinds.items() if any(c.search(asking) for c in cues))
+        kinds = tuple(name for name, cues in self._kinds.items() if any(c.search(asking) for c in cues)) or \
+            tuple(name for name, cues in self._kinds.items() if any(c.search(question) for c in cues))
         spans = frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
         subject = SUBJECT.search(question)
         return Analysis(
@@ -205,4 +231,5 @@ class QuestionAnalyser:
             subject=subject.group(1).lower() if subject else "ketamine",
             asks_filler=any(p.search(asking) for p in self._filler), asks_design=bool(self._design.search(asking)),
             asks=bool(ASKING.search(question)),
+            numbers=frozenset(t for t in tokenize(asking) if re.fullmatch(r"\d+(?:\.\d+)?", t)),
         )

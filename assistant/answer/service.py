@@ -100,7 +100,8 @@ class AnswerService:
         passages = self.screen.clean(expanded, self.excluded_documents(expanded))
         snap = self.retriever.index.snapshot()
         return self.extractive.compose(question, passages, snap.sentences, analysis,
-                                       self.questions.document_labels(snap)), "extractive"
+                                       self.questions.document_labels(snap),
+                                       self.questions.document_names(snap)), "extractive"
 
     def not_covered(self, analysis: Analysis, result: RetrievalResult) -> str:
         """Name what the studies do not cover and, when a retrieved study shares the rest of the question's

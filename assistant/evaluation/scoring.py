@@ -210,9 +210,17 @@ def unknown_gold(turn: CaseTurn, known_ids: frozenset[str] | None) -> tuple[str,
 ANSWER_KINDS = ("clinical", "injection")
 
 
+BOTTOM_LINE = "bottom line:"
+
+
 def first_paragraph(text: str) -> str:
-    """The answer up to its first blank line: the bottom line, for the extractive engine's layout."""
-    return re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
+    """The paragraph labelled "Bottom line:", or else the answer up to its first blank line.
+
+    Fixed notes the service puts first by design (crisis resources, the notice that instructions in a
+    message are not followed) are not the answer's bottom line.
+    """
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return next((p for p in paragraphs if p.strip().casefold().startswith(BOTTOM_LINE)), paragraphs[0])
 
 
 def bottom_line_ok(turn: CaseTurn, answer: Answer) -> bool | None:

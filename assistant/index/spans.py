@@ -30,6 +30,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("sample_size", r"(?:\bn\s*=\s*\d+|\b\d+\s+(?:of\s+\d+\s+)?(?:patients|participants|adults|subjects|people|"
                     r"completers|volunteers|users|rcts|trials|studies|randomi[sz]ed)\b)"),
     ("points", rf"{_NUM}\s*points?\b"),
+    ("difference", rf"\b(?:difference|differed|lower|higher|reduction|change)\b[^.;]{{0,60}}?(?:was|of|by)\s+"
+                   rf"-?{_NUM}\b"),
+    ("count", rf"\b(?:a |the )?(?:median|mean|average|total) of {_NUM}\b"),
     ("year", r"\b(?:19[5-9]\d|20[0-4]\d)\b"),
     ("scale", r"\b(?:MADRS|Montgomery[- ]As?berg|HDRS|HAM-?D|Hamilton|SSI|Scale for Suicid\w+ Ideation|BSS|QIDS|"
               r"CADSS|BPRS|BDI|C-SSRS|YMRS|CGI)\b"),
