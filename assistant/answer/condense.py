@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from assistant.answer.models import Turn
+from assistant.answer.question import CONTEXT_MARK
 
 ELLIPTICAL_START = re.compile(
     r"^\s*(and|also|but|so|then|what about|how about|what if|same|in that|for that|in those|for those)\b",
@@ -48,4 +49,4 @@ def condense(message: str, history: Sequence[Turn], names_subject: NamesSubject)
     context = [t.user for t in history[-2:]]
     if len(context) == 2 and not is_follow_up(context[1], names_subject):
         context = context[1:]
-    return f"{message} (context: {' '.join(context)})"
+    return f"{message}{CONTEXT_MARK}{' '.join(context)})"

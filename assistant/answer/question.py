@@ -28,6 +28,7 @@ from assistant.index.live import Snapshot
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.synonyms import SynonymTable
 
+CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
 SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"(?<=[.:;!?])\s+")
@@ -103,7 +104,9 @@ def stem_prefix(word: str) -> str | None:
 
 
 def question_part(message: str) -> str:
-    """The clause that asks, when a message also says who is asking ("I'm a resident: how quickly ...?")."""
+    """The clause that asks, when a message also says who is asking ("I'm a resident: how quickly ...?"),
+    or the follow-up itself without the earlier questions condensing appended to it."""
+    message = message.split(CONTEXT_MARK)[0]
     clauses = [c for c in _CLAUSES.split(message.strip()) if c.strip()]
     asking = [c for c in clauses if c.rstrip().endswith("?")]
     return " ".join(asking) if asking and len(asking) < len(clauses) else message
@@ -226,8 +229,12 @@ class QuestionAnalyser:
             tuple(name for name, cues in self._kinds.items() if any(c.search(question) for c in cues))
         spans = frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
         subject = SUBJECT.search(question)
+        focus = self._focus(asking, snap)
+        if asking != question and not any(c.label for c in focus):
+            # A follow-up keeps the study its conversation was about ("How many patients did it include?").
+            focus += [c for c in self._focus(question, snap) if c.label and c not in focus]
         return Analysis(
-            focus=tuple(self._focus(asking, snap)), kinds=kinds, span_kinds=spans,
+            focus=tuple(focus), kinds=kinds, span_kinds=spans,
             subject=subject.group(1).lower() if subject else "ketamine",
             asks_filler=any(p.search(asking) for p in self._filler), asks_design=bool(self._design.search(asking)),
             asks=bool(ASKING.search(question)),
