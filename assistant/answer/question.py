@@ -30,8 +30,10 @@ from assistant.retrieval.synonyms import SynonymTable
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
+RARE = 15_000  # vocabulary rank beyond which a word is specific (drug, condition, test names)
 SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"(?<=[.:;!?])\s+")
+_PARTS = re.compile(r"(?<=[.:;!?])\s+|,\s*(?:and )?then\s+")
 ASKING = re.compile(r"\?|^\W*(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
                     r"should|would|will|has|have|had|may|might|tell|explain|describe|list|give|compare|summari[sz]e|"
                     r"and|or|but|so)\b", re.IGNORECASE)
@@ -60,6 +62,12 @@ class Analysis:
     asks_design: bool
     asks: bool = True  # the message asks something (a planted "new instruction" does not)
     numbers: frozenset[str] = frozenset()  # numbers the question names ("at 24 hours", "over 75")
+    covered_clause: bool = False  # one clause of a longer message asks about nothing absent
+
+    @property
+    def not_covered(self) -> bool:
+        """The question asks about something no document mentions, and no part of it can be answered."""
+        return bool(self.absent) and self.asks and not self.covered_clause
 
     @property
     def absent(self) -> tuple[Concept, ...]:
@@ -230,6 +238,17 @@ class QuestionAnalyser:
         spans = frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
         subject = SUBJECT.search(question)
         focus = self._focus(asking, snap)
+        own = question.split(CONTEXT_MARK)[0]
+        parts = [c for c in _PARTS.split(own) if c.strip()]
+        said = " ".join(c for c in parts if c not in asking)
+        if said:
+            # What the writer says around the question counts when it names something specific ("My patient
+            # takes warfarin."), not when it says who is asking ("I'm a resident preparing a talk").
+            focus += [c for c in self._focus(said, snap) if c.absent and rarity(c.surface) >= RARE]
+        asks = [c for c in parts if ASKING.search(c)]
+        covered_clause = len(asks) > 1 and any(
+            (SUBJECT.search(c) or found) and not any(f.absent for f in found)
+            for c in asks for found in [self._focus(c, snap)])
         if asking != question and not any(c.label for c in focus):
             # A follow-up keeps the study its conversation was about ("How many patients did it include?").
             focus += [c for c in self._focus(question, snap) if c.label and c not in focus]
@@ -238,5 +257,6 @@ class QuestionAnalyser:
             subject=subject.group(1).lower() if subject else "ketamine",
             asks_filler=any(p.search(asking) for p in self._filler), asks_design=bool(self._design.search(asking)),
             asks=bool(ASKING.search(question)),
+            covered_clause=covered_clause,
             numbers=frozenset(t for t in tokenize(asking) if re.fullmatch(r"\d+(?:\.\d+)?", t)),
         )

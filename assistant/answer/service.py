@@ -171,11 +171,12 @@ class AnswerService:
         result = self._screened(self.retriever.retrieve(standalone, filters))
         snap = self.retriever.index.snapshot()
         analysis = self.questions.analyse(self.retriever.repaired(standalone, snap), snap)
-        if analysis.absent and analysis.asks and category != "injection":
-            # A concept no study mentions: say so, instead of quoting whatever came closest.
+        context_scope = self.scope.check(standalone) if standalone != message else scope
+        if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
+            # An in-domain question about a concept no study mentions: say what is missing, instead of
+            # quoting whatever came closest.
             return respond(self.not_covered(analysis, result), abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
-        context_scope = self.scope.check(standalone) if standalone != message else scope
         if evidence_too_weak(context_scope, result.weak, result.best_dense, bool(result.chunks)):
             if category == "injection":
                 return respond(self._text("injection"), abstained=True, cat="injection", standalone=standalone)
@@ -183,6 +184,9 @@ class AnswerService:
                            abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
 
+        if analysis.not_covered and category != "injection":
+            return respond(self.not_covered(analysis, result), abstained=True,
+                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
         composed, engine = self._compose(standalone, result, analysis)
         if composed is None:
             return respond(self._text("no_evidence"), abstained=True,

@@ -178,3 +178,24 @@ def test_follow_up_uses_the_conversation(service: AnswerService) -> None:
 def test_follow_up_about_another_drug_still_abstains(service: AnswerService) -> None:
     history = [Turn(user="Does ketamine work for treatment-resistant depression?", assistant="...")]
     assert service.answer("And psilocybin?", history).abstained
+
+
+@pytest.mark.parametrize(("message", "missing"), [
+    ("My patient takes warfarin. Is it safe to start ketamine infusions?", "warfarin"),
+    ("Is ketamine treatment for depression safe during pregnancy?", "pregnancy"),
+])
+def test_an_in_domain_question_the_studies_do_not_cover_names_the_gap(service: AnswerService, message: str,
+                                                                     missing: str) -> None:
+    answer = service.answer(message)
+    assert answer.abstained and not answer.citations and not markers(answer)
+    assert missing in answer.answer
+
+
+def test_a_follow_up_without_a_subject_leans_on_the_conversation(service: AnswerService) -> None:
+    first = service.answer("When was Spravato approved in the US?")
+    follow = service.answer("Do patients need to stay at the clinic after each dose?",
+                            [Turn(user="When was Spravato approved in the US?", assistant=first.answer)])
+    assert follow.standalone_query and "Spravato" in follow.standalone_query and not follow.abstained
+    own = service.answer("Does ketamine reduce suicidal ideation?",
+                         [Turn(user="When was Spravato approved in the US?", assistant=first.answer)])
+    assert own.standalone_query == "Does ketamine reduce suicidal ideation?"
