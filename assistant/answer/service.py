@@ -170,7 +170,8 @@ class AnswerService:
                            standalone=standalone)
         result = self._screened(self.retriever.retrieve(standalone, filters))
         snap = self.retriever.index.snapshot()
-        analysis = self.questions.analyse(self.retriever.repaired(standalone, snap), snap)
+        repaired = self.retriever.repaired(standalone, snap)  # what retrieval embedded: the engine reuses it
+        analysis = self.questions.analyse(repaired, snap)
         context_scope = self.scope.check(standalone) if standalone != message else scope
         if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
             # An in-domain question about a concept no study mentions: say what is missing, instead of
@@ -187,7 +188,7 @@ class AnswerService:
         if analysis.not_covered and category != "injection":
             return respond(self.not_covered(analysis, result), abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
-        composed, engine = self._compose(standalone, result, analysis)
+        composed, engine = self._compose(repaired, result, analysis)
         if composed is None:
             return respond(self._text("no_evidence"), abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)

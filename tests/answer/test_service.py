@@ -199,3 +199,21 @@ def test_a_follow_up_without_a_subject_leans_on_the_conversation(service: Answer
     own = service.answer("Does ketamine reduce suicidal ideation?",
                          [Turn(user="When was Spravato approved in the US?", assistant=first.answer)])
     assert own.standalone_query == "Does ketamine reduce suicidal ideation?"
+
+
+def test_a_request_embeds_its_question_once_and_no_sentence(service: AnswerService, shipped_services: Services,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = shipped_services.embedder
+    seen: list[list[str]] = []
+    real = embedder.embed
+
+    def recording(texts: list[str]):  # type: ignore[no-untyped-def]
+        seen.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(embedder, "embed", recording)
+    embedder.forget_queries()  # as for a question this process has never seen
+    question = "What did the Lapidus intranasal ketamine crossover find at 24 hours?"
+    answer = service.answer(question)
+    assert answer.citations and not answer.abstained
+    assert [texts for texts in seen if texts] == [[question]]
