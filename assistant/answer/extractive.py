@@ -52,11 +52,12 @@ REDUNDANCY = 0.87
 
 NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided by evidence level
 FOCUS_WEIGHT = 0.3
-KIND_BONUS = 0.14
+KIND_BONUS = 0.35
 DESIGN_PENALTY = 0.3
 FILLER_PENALTY = 0.3
-RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference"})
-RESULT_BONUS = 0.03  # per further kind of result a sentence reports (an estimate with its CI and p-value)
+# An estimate on a named rating scale, with its CI and p-value, is a study's finding at its most specific.
+RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference", "scale"})
+RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 
 
