@@ -16,6 +16,7 @@ disagreement stays visible.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,6 +73,17 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class SentenceFlags:
+    """What the cue patterns say about each sentence of a generation: read once, not per question."""
+
+    hedge: tuple[bool, ...]
+    design: tuple[bool, ...]
+    filler: tuple[bool, ...]
+    finding: tuple[bool, ...]
+    kinds: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
 class Composed:
     text: str
     citations: list[Citation]
@@ -90,6 +102,20 @@ class ExtractiveEngine:
         self.max_sentences = max_sentences
         self._design = [re.compile(p, re.IGNORECASE) for p in answers.design_cues]
         self._filler = [re.compile(p, re.IGNORECASE) for p in answers.filler_cues]
+        self._flags: tuple[SentenceIndex, SentenceFlags] | None = None
+        self._lock = threading.Lock()
+
+    def flags(self, sentences: SentenceIndex) -> SentenceFlags:
+        with self._lock:
+            if self._flags is None or self._flags[0] is not sentences:
+                texts = sentences.texts
+                self._flags = (sentences, SentenceFlags(
+                    hedge=tuple(bool(HEDGE_CUES.search(t)) for t in texts),
+                    design=tuple(any(p.search(t) for p in self._design) for t in texts),
+                    filler=tuple(any(p.search(t) for p in self._filler) for t in texts),
+                    finding=tuple(bool(FINDING_CUES.search(t)) for t in texts),
+                    kinds=tuple(frozenset(kind for kind, _ in spans) for spans in sentences.spans)))
+            return self._flags[1]
 
     def _candidates(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                     analysis: Analysis, labels: dict[str, frozenset[str]],
@@ -113,6 +139,7 @@ class ExtractiveEngine:
         if not rows:
             return []
         similarity = sentences.vectors[rows] @ qvec
+        flags = self.flags(sentences)
         out: list[Candidate] = []
         for row, sim in zip(rows, similarity, strict=True):
             chunk = by_id[sentences.chunk_ids[row]]
@@ -122,7 +149,7 @@ class ExtractiveEngine:
             rank = doc_order.index(chunk.doc_id)
             lexical = len(qtokens & stokens) / len(qtokens) if qtokens else 0.0
             score = 0.65 * float(sim) + 0.35 * lexical + 0.08 / (1 + rank)
-            if HEDGE_CUES.search(sentence):
+            if flags.hedge[row]:
                 score -= 0.25
             if section in META_SECTIONS:
                 score -= 0.15
@@ -135,12 +162,12 @@ class ExtractiveEngine:
             if chunk.metadata.get("design") == "preclinical" and not asks_mechanism:
                 score -= 0.12
             score += LEVEL_PRIOR.get(str(chunk.metadata.get("evidence_level")), 0.0)
-            kinds = {kind for kind, _ in sentences.spans[row]}
-            is_design = any(p.search(sentence) for p in self._design)
-            score += 0.05 if FINDING_CUES.search(sentence) and not is_design else 0.0
+            kinds = flags.kinds[row]
+            is_design = flags.design[row]
+            score += 0.05 if flags.finding[row] and not is_design else 0.0
             if is_design and not analysis.asks_design:
                 score -= DESIGN_PENALTY
-            if not analysis.asks_filler and any(p.search(sentence) for p in self._filler):
+            if not analysis.asks_filler and flags.filler[row]:
                 score -= FILLER_PENALTY
             if analysis.span_kinds and kinds & analysis.span_kinds:
                 score += KIND_BONUS + RESULT_BONUS * min(2, max(0, len(kinds & RESULT_SPANS) - 1))

@@ -170,7 +170,7 @@ class AnswerService:
                            standalone=standalone)
         result = self._screened(self.retriever.retrieve(standalone, filters))
         snap = self.retriever.index.snapshot()
-        repaired = self.retriever.repaired(standalone, snap)  # what retrieval embedded: the engine reuses it
+        repaired = result.repaired or standalone  # what retrieval embedded: the engine reuses its vector
         analysis = self.questions.analyse(repaired, snap)
         context_scope = self.scope.check(standalone) if standalone != message else scope
         if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
