@@ -9,9 +9,10 @@ start" is a worker that has embedded its answer sentences and grown its inferenc
 full concurrency, not one that has only booted; growth after that is what a leak would show.
 
 Before that warm-up, `bench http` can measure what a fresh server costs a new question: one
-client asks ``cold_questions`` questions nobody has asked yet, one turn each, then the same
-questions again in the same order. The two medians, side by side, show how much of an answer's
-time goes into work a worker does on first sight (embedding sentences, loading a generation).
+client asks ``cold_questions`` questions nobody has asked yet, one turn each, then as many other
+never-asked questions about the same studies. The two medians, side by side, show how much of an
+answer's time goes into work a worker does on first sight (embedding sentences, loading a
+generation) rather than into the question itself.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
     ``kill_worker_after_s`` SIGKILLs one worker that many seconds into the first measured run;
     afterwards every completed turn must be in the conversation store. ``greedy`` adds a client
     over its rate limit for the whole of the measured runs. ``cold_questions`` first times that
-    many never-asked questions on the fresh server, then the same ones again.
+    many never-asked questions on the fresh server, then as many others.
     """
     clients = max((run.plan.clients for run in runs), default=1)
     # As many warm-up clients as the largest run (and at least one per thread): the kernel spreads
@@ -187,12 +188,17 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
 
 def _cold_then_warm(base_url: str, questions: Sequence[str], count: int,
                     keys: list[str]) -> tuple[LoadResult, LoadResult]:
-    """``count`` distinct questions spread over the file (so over many studies), one turn each, asked
-    once and then once more."""
+    """``count`` distinct questions spread over the file (so over many studies), one turn each, on the
+    fresh server; then ``count`` other questions, interleaved with the first (so about the same
+    studies), which the now warm server has not been asked either. Both pay for their own question
+    embedding; what the cold ones pay on top is work the server does on first sight."""
     distinct = list(dict.fromkeys(questions))
-    fresh = distinct[:: max(1, len(distinct) // count)][:count]
-    plan = _with_keys(LoadPlan(1, duration_s=3600, turns_per_conversation=1, max_requests=len(fresh)), keys)
-    return run_load(base_url, fresh, plan), run_load(base_url, fresh, plan)
+    step = max(2, len(distinct) // count)
+    cold = distinct[::step][:count]
+    warm = distinct[step // 2::step][:count] or cold  # a file of one question can only be asked again
+    plan = LoadPlan(1, duration_s=3600, turns_per_conversation=1)
+    return (run_load(base_url, cold, _with_keys(dataclasses.replace(plan, max_requests=len(cold)), keys)),
+            run_load(base_url, warm, _with_keys(dataclasses.replace(plan, max_requests=len(warm)), keys)))
 
 
 def _with_keys(plan: LoadPlan, keys: list[str]) -> LoadPlan:
@@ -242,7 +248,7 @@ def render_report(report: BenchReport) -> str:
              "", HEADER]
     if report.cold is not None:
         cold, warm = report.cold
-        lines += [render(cold, "cold (first ask)"), render(warm, "warm (same again)")]
+        lines += [render(cold, "cold (first ask)"), render(warm, "warm (new questions)")]
     for label, result in report.results:
         lines.append(render(result, label))
         if result.plan.stream:
@@ -256,7 +262,7 @@ def render_report(report: BenchReport) -> str:
         cold, warm = report.cold
         lines.append(f"{'':<22} cold p50 {cold.latency_ms(50):.1f} ms / warm p50 {warm.latency_ms(50):.1f} ms = "
                      f"{cold.latency_ms(50) / warm.latency_ms(50):.2f}x on a fresh server, "
-                     f"{len(cold.samples)} never-asked questions")
+                     f"{len(cold.samples)} + {len(warm.samples)} never-asked questions")
     lines += ["", "worker memory (RSS MB; peak = VmHWM since the worker started):"]
     for when, workers in report.memory:
         shown = "  ".join(f"pid {m.pid}: {m.rss_mb:.0f} (peak {m.peak_mb:.0f})" for m in workers)
