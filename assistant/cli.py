@@ -73,6 +73,8 @@ def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: b
         f"{len(report.changed)} changed, {len(report.removed)} removed; embedded {report.embedded_chunks} chunks "
         f"at {rate:.0f} chunks/s) in {report.seconds:.2f} s -> {report.collection}"
     )
+    click.echo(f"sentence index: {report.sentences} sentences, {report.embedded_sentences} embedded, "
+               f"{report.sentences - report.embedded_sentences} copied, in {report.sentence_seconds:.2f} s")
 
 
 @main.command()
@@ -190,6 +192,20 @@ def bench_retrieval(ctx: click.Context, questions_path: Path) -> None:
     click.echo(retrieval_bench.render(report))
 
 
+@bench.command("answer")
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path, exists=True),
+              default=Path("eval/questions.jsonl"), show_default=True)
+@click.pass_context
+def bench_answer(ctx: click.Context, questions_path: Path) -> None:
+    """In-process answer latency: cold (first ask in a process) and warm, against the floor of one query
+    embedding plus vector search plus BM25."""
+    from assistant.evaluation import answer_bench
+    from assistant.services import build_services
+
+    report = answer_bench.run(build_services(_settings(ctx)), _bench_questions(questions_path))
+    click.echo(answer_bench.render(report))
+
+
 @bench.command("triage")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
               default=Path("eval/triage"), show_default=True, help="The labelled message set.")
@@ -200,16 +216,19 @@ def bench_triage(ctx: click.Context, data_dir: Path, misses: bool, splits: str) 
     """Precision, recall and confusion per label on the dev, test and external splits, false crisis escalation on
     suicidality research, and the time triage adds per message."""
     from assistant.evaluation import triage_bench
-    from assistant.safety.triage_set import load_set, of_split
+    from assistant.safety.triage_set import load_set, of_split, scored_parts
     from assistant.services import build_services
 
     triage = build_services(_settings(ctx)).answers.triage
     messages = load_set(data_dir)
     for split in [s.strip() for s in splits.split(",") if s.strip()]:
-        report = triage_bench.run_split(triage, of_split(messages, split), split)  # type: ignore[arg-type]
-        click.echo(triage_bench.render_split(report))
-        if misses:
-            click.echo(triage_bench.render_misses(report))
+        if split not in ("train", "dev", "test", "external"):
+            raise click.BadParameter(f"unknown split {split!r} (train, dev, test, external)", param_hint="--splits")
+        for name, part in scored_parts(messages, split):  # type: ignore[arg-type]
+            report = triage_bench.run_split(triage, part, name)
+            click.echo(triage_bench.render_split(report))
+            if misses:
+                click.echo(triage_bench.render_misses(report))
     texts = [m.text for m in of_split(messages, "dev")]
     click.echo(triage_bench.render_timings(*triage_bench.timings(triage, texts)))
 
@@ -222,7 +241,7 @@ def _bench_questions(path: Path) -> list[str]:
 
 def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], workers: int | None,
                     threads: int | None, kill_after: float | None = None,
-                    greedy: GreedyClient | None = None) -> BenchReport:
+                    greedy: GreedyClient | None = None, cold_questions: int = 0) -> BenchReport:
     import tempfile
 
     from assistant.evaluation import load_bench
@@ -232,7 +251,7 @@ def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], w
         try:
             return load_bench.run_bench(settings, _bench_questions(questions_path), runs, Path(workdir),
                                         workers or settings.web.workers, threads or settings.web.threads,
-                                        kill_after, greedy)
+                                        kill_after, greedy, cold_questions=cold_questions)
         except ServeError as exc:
             raise CommandFailed(str(exc), exit_code=2) from None
 
@@ -240,6 +259,9 @@ def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], w
 _QUESTIONS_OPTION = click.option(
     "--questions", "questions_path", type=click.Path(path_type=Path, exists=True),
     default=Path("eval/questions.jsonl"), show_default=True, help="Questions the clients ask, in turn.")
+
+
+COLD_QUESTIONS = 40  # never-asked questions timed on the fresh server before the warm-up
 
 
 @bench.command("http")
@@ -259,9 +281,9 @@ def bench_http(ctx: click.Context, questions_path: Path, duration: float, worker
             Run("1 stream /v1/chat", LoadPlan(1, duration, stream=True)),
             Run("1 stream chat/compl.", LoadPlan(1, duration, stream=True, protocol="openai")),
             Run("1 stream /api/chat", LoadPlan(1, duration, stream=True, protocol="ai-sdk"))]
-    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads)
+    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads, cold_questions=COLD_QUESTIONS)
     click.echo(render_report(report))
-    sys.exit(1 if report.errors else 0)
+    sys.exit(1 if report.errors or (report.cold and any(r.errors for r in report.cold)) else 0)
 
 
 @bench.command("load")

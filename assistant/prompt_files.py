@@ -83,6 +83,40 @@ class CrisisFile(BaseModel):
         return resources
 
 
+class AnswerKind(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cues: list[str] = Field(min_length=1, description="Patterns of a question that expects this kind of answer.")
+    spans: list[str] = Field(description="Typed span kinds a sentence answering it carries.")
+
+    _cues_compile = field_validator("cues")(compiling)
+
+
+class AnswersFile(BaseModel):
+    """prompts/answers.yaml: how the extractive engine reads a question and picks its bottom line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    frame_words: list[str] = Field(min_length=1)
+    domain_words: list[str] = Field(min_length=1)
+    answer_kinds: dict[str, AnswerKind] = Field(min_length=1)
+    design_cues: list[str]
+    filler_cues: list[str]
+    asks_filler: list[str]
+    not_covered: str = Field(min_length=1)
+    related: str = Field(min_length=1)
+
+    _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler")(compiling)
+
+    @field_validator("not_covered", "related")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        if "$focus" not in text:
+            raise ValueError("must name what is not covered ($focus)")
+        return text
+
+
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -200,7 +234,7 @@ class ScreensFile(_File):
 
 
 MODELS: dict[str, type[BaseModel]] = {
-    "triage.yaml": TriageFile, "crisis.yaml": CrisisFile, "caveats.yaml": CaveatsFile,
+    "triage.yaml": TriageFile, "crisis.yaml": CrisisFile, "answers.yaml": AnswersFile, "caveats.yaml": CaveatsFile,
     "refusals.yaml": RefusalsFile, "scope.yaml": ScopeFile, "follow_ups.yaml": FollowUpsFile,
     "synonyms.yaml": SynonymsFile, "screens.yaml": ScreensFile,
 }

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from string import Template
 
 from assistant.answer.condense import condense, is_follow_up
 from assistant.answer.crisis import CrisisReply
 from assistant.answer.extractive import Composed, ExtractiveEngine
 from assistant.answer.follow_ups import FollowUps
 from assistant.answer.llm import LLMEngine
+from assistant.answer.question import Analysis, QuestionAnalyser, missing_names
 from assistant.domain import Answer, Caveat, Safety, SafetyCategory, Turn
+from assistant.prompt_files import AnswersFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult, RetrievedChunk
@@ -29,6 +32,7 @@ from assistant.safety.screens import SentenceScreens
 from assistant.safety.triage import SafetyTriage
 from assistant.safety.triage_model import TriageModel
 from assistant.settings import Settings
+from assistant.text import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class AnswerService:
     extractive: ExtractiveEngine
     crisis: CrisisReply
     screen: PassageScreen
+    questions: QuestionAnalyser
     llm: LLMEngine | None = None
 
     @property
@@ -60,15 +65,18 @@ class AnswerService:
         return self.caveats.select(category, message, [c.text for c in chunks], levels,
                                    about_treatment=about_treatment)
 
+    def _names_subject(self, message: str) -> bool:
+        return self.scope.check(message).verdict != "unknown"
+
     def _standalone(self, message: str, history: Sequence[Turn]) -> str:
-        if not history or not is_follow_up(message):
+        if not history or not is_follow_up(message, self._names_subject):
             return message
         if self.llm:
             rewritten = self.llm.condense(message, history)
             # The rewrite is model output: it may not turn the question into one triage would decline.
             if rewritten and self.triage.classify(rewritten).category == "clinical":
                 return rewritten
-        return condense(message, history)
+        return condense(message, history, self._names_subject)
 
     def excluded_documents(self, chunks: Sequence[RetrievedChunk] = ()) -> frozenset[str]:
         """Documents that address the assistant: flagged once per index generation, and re-checked on
@@ -83,14 +91,33 @@ class AnswerService:
         return replace(result, chunks=self.screen.clean(result.chunks, excluded),
                        ranked_docs=[d for d in result.ranked_docs if d not in excluded])
 
-    def _compose(self, question: str, result: RetrievalResult) -> tuple[Composed | None, str]:
+    def _compose(self, question: str, result: RetrievalResult, analysis: Analysis) -> tuple[Composed | None, str]:
         if self.llm:
             drafted = self.llm.compose(question, result.chunks)
             if drafted:
                 return drafted, "llm"
         expanded = self.retriever.expand(result)
         passages = self.screen.clean(expanded, self.excluded_documents(expanded))
-        return self.extractive.compose(question, passages), "extractive"
+        snap = self.retriever.index.snapshot()
+        return self.extractive.compose(question, passages, snap.sentences, analysis,
+                                       self.questions.document_labels(snap),
+                                       self.questions.document_names(snap)), "extractive"
+
+    def not_covered(self, analysis: Analysis, result: RetrievalResult) -> str:
+        """Name what the studies do not cover and, when a retrieved study shares the rest of the question's
+        focus, point to it by name (no citation: nothing from it is claimed)."""
+        texts: AnswersFile = self.book.typed("answers.yaml")
+        focus = " or ".join(missing_names(analysis.absent))
+        said = [Template(texts.not_covered).safe_substitute(subject=analysis.subject, focus=focus)]
+        present = [c for c in analysis.focus if not c.absent]
+        labels = self.questions.document_labels(self.retriever.index.snapshot())
+        for chunk in result.chunks:
+            tokens = set(tokenize(chunk.text)) | labels.get(chunk.doc_id, frozenset())
+            if present and any(c.tokens & tokens for c in present):
+                name = chunk.metadata.short_name or chunk.doc_id
+                said.append(Template(texts.related).safe_substitute(related=name, focus=focus))
+                break
+        return " ".join(said)
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         message = message.strip()
@@ -142,7 +169,15 @@ class AnswerService:
             return respond(self._text(again.refusal or ""), abstained=False, cat=again.category, declined=True,
                            standalone=standalone)
         result = self._screened(self.retriever.retrieve(standalone, filters))
+        snap = self.retriever.index.snapshot()
+        repaired = result.repaired or standalone  # what retrieval embedded: the engine reuses its vector
+        analysis = self.questions.analyse(repaired, snap)
         context_scope = self.scope.check(standalone) if standalone != message else scope
+        if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
+            # An in-domain question about a concept no study mentions: say what is missing, instead of
+            # quoting whatever came closest.
+            return respond(self.not_covered(analysis, result), abstained=True,
+                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
         if evidence_too_weak(context_scope, result.weak, result.best_dense, bool(result.chunks)):
             if category == "injection":
                 return respond(self._text("injection"), abstained=True, cat="injection", standalone=standalone)
@@ -150,7 +185,10 @@ class AnswerService:
                            abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
 
-        composed, engine = self._compose(standalone, result)
+        if analysis.not_covered and category != "injection":
+            return respond(self.not_covered(analysis, result), abstained=True,
+                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
+        composed, engine = self._compose(repaired, result, analysis)
         if composed is None:
             return respond(self._text("no_evidence"), abstained=True,
                            cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
@@ -164,9 +202,11 @@ class AnswerService:
 def build_answer_service(settings: Settings, retriever: HybridRetriever, book: PromptBook) -> AnswerService:
     embedder = retriever.embedder
     llm = LLMEngine(settings.answer, book) if settings.answer.engine == "llm" else None
+    answers: AnswersFile = book.typed("answers.yaml")
     return AnswerService(
         book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
-        extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), crisis=CrisisReply(book),
-        screen=PassageScreen(SentenceScreens.from_book(book)), llm=llm,
+        extractive=ExtractiveEngine(embedder, answers, settings.answer.max_sentences), crisis=CrisisReply(book),
+        questions=QuestionAnalyser(answers, retriever.synonyms), screen=PassageScreen(SentenceScreens.from_book(book)),
+        llm=llm,
     )

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant.answer.extractive import quotable_sentences
 from assistant.corpus import Document, load_corpus
+from assistant.index.sentences import quotable_sentences
 from tests.conftest import REPO, SHIPPED_CORPUS
 
 CASES = yaml.safe_load((Path(__file__).parent / "corrections.yaml").read_text(encoding="utf-8"))

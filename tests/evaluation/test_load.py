@@ -131,6 +131,9 @@ def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings,
     assert all(row[-1] == "0" for row in rows)  # errors column
     assert result.output.count("first text delta p50") == 3, "one line per streaming endpoint"
     assert "worker memory" in result.output and "peak" in result.output
+    cold = [line.split() for line in result.output.splitlines() if line.startswith(("cold (first", "warm (new"))]
+    assert [row[3] for row in cold] == ["1", "1"] and all(row[-1] == "0" for row in cold)  # one client, no errors
+    assert "cold p50" in result.output and "never-asked questions" in result.output
 
 
 @pytest.mark.slow

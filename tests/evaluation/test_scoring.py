@@ -139,3 +139,26 @@ def test_rates_count_only_the_turns_that_measure_them() -> None:
     assert m.latency()["p50_ms"] == 200.0 and m.latency()["max_ms"] == 300.0
     empty = Metrics.of([])
     assert empty.hit_at_5.value is None and empty.latency()["p95_ms"] is None
+
+
+def test_the_bottom_line_holds_every_expected_fact_in_the_first_paragraph() -> None:
+    text = "Bottom line: response was 71% at day 1 [1]\n\nWhat the studies found:\n- It lasted 1 week [1]"
+    assert score_turn(turn(facts=[["71%"]]), answer(text), GUARD).bottom_line_ok is True
+    late = score_turn(turn(facts=[["71%"], ["1 week"]]), answer(text), GUARD)
+    assert late.bottom_line_ok is False and late.facts_found == 2 and late.passed
+    assert score_turn(turn(), answer(text), GUARD).bottom_line_ok is None
+    assert score_turn(turn(kind="abstain", facts=[["warfarin"]]), answer("no", []), GUARD).bottom_line_ok is None
+
+
+def test_abstention_precision_recall_and_wrong_abstentions() -> None:
+    abstaining = answer("The studies here do not report on ketamine with warfarin.", [], abstained=True)
+    right = score_turn(turn(kind="abstain"), abstaining, GUARD)
+    missed = score_turn(turn(kind="abstain"), answer(), GUARD)
+    wrong = score_turn(turn(), abstaining, GUARD)
+    answered = score_turn(turn(), answer(), GUARD)
+    cited = score_turn(turn(kind="abstain"), answer("Not covered [1]", abstained=True), GUARD)
+    m = Metrics.of([(right, 1.0), (missed, 1.0), (wrong, 1.0), (answered, 1.0), (cited, 1.0)])
+    assert (m.abstain_precision.hits, m.abstain_precision.total) == (1, 2)
+    assert (m.abstain_recall.hits, m.abstain_recall.total) == (1, 3)
+    assert (m.wrong_abstain.hits, m.wrong_abstain.total) == (1, 2)
+    assert m.to_dict()["bottom_line"] == {"value": None, "hits": 0, "total": 0}
