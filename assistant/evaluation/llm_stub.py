@@ -32,7 +32,7 @@ FaultKind = Literal["stall", "malformed", "error_event", "close"]
 TOKEN = re.compile(r"\s*(?:\w+|[^\w\s]+)|\s+")
 PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
 FIRST_SENTENCE = re.compile(r"^(.*?[.!?])(?:\s|$)", re.DOTALL)
-INVENTED_FIGURE = "In the pooled trials, 97.3% of patients responded within 24 hours"
+INVENTED_FIGURE = "with 97.3% of patients responding"
 STALL_LIMIT_S = 30.0
 
 
@@ -49,16 +49,18 @@ def passages_in(body: dict[str, Any]) -> dict[int, str]:
 
 def copying_reply(invent: bool = False, sentences: int = 3) -> Callable[[dict[str, Any]], str]:
     """A well-behaved model: the first sentence of each of the first passages, each with its marker.
-    With ``invent``, a figure no passage holds goes after the first sentence, cited to passage 1."""
+    With ``invent``, the first sentence comes back a second time with a figure no passage holds
+    (same words, same citation: only the number check can catch it)."""
 
     def reply(body: dict[str, Any]) -> str:
-        out = []
+        firsts = []
         for number, text in list(passages_in(body).items())[:sentences]:
             found = FIRST_SENTENCE.match(" ".join(text.split()))
-            sentence = (found.group(1) if found else " ".join(text.split())).rstrip(".!?")
-            out.append(f"{sentence} [{number}].")
-        if invent and out:
-            out.insert(1, f"{INVENTED_FIGURE} [1].")
+            firsts.append((number, (found.group(1) if found else " ".join(text.split())).rstrip(".!?")))
+        out = [f"{sentence} [{number}]." for number, sentence in firsts]
+        if invent and firsts:
+            number, sentence = firsts[0]
+            out.insert(1, f"{sentence}, {INVENTED_FIGURE} [{number}].")
         return " ".join(out)
 
     return reply
@@ -81,6 +83,8 @@ class OpenAIStub:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
         self.fault: Fault | None = None
+        self.sent = 0  # tokens of the current (or last) streamed reply sent so far
+        self._pause: tuple[int, threading.Event] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -98,8 +102,17 @@ class OpenAIStub:
             yield self
         finally:
             self._stopping.set()
+            if self._pause is not None:
+                self._pause[1].set()
             self.server.shutdown()
             self.server.server_close()
+
+    def pause_after(self, count: int) -> threading.Event:
+        """Streamed replies stop after ``count`` tokens until the returned event is set: a test can see what
+        a client has received while the model is still writing."""
+        go_on = threading.Event()
+        self._pause = (count, go_on)
+        return go_on
 
     def _next_reply(self, body: dict[str, Any]) -> str:
         with self._lock:
@@ -162,12 +175,16 @@ class OpenAIStub:
                 self.end_headers()
                 try:
                     self._event(body, {"role": "assistant", "content": ""})
+                    stub.sent = 0
                     for number, token in enumerate(tokens(content)):
                         if stub.fault is not None and number == stub.fault.after_tokens:
                             self._misbehave(stub.fault.kind)
                             return
+                        if stub._pause is not None and number == stub._pause[0]:
+                            stub._pause[1].wait(STALL_LIMIT_S)
                         time.sleep(stub.token_s)
                         self._event(body, {"content": token})
+                        stub.sent = number + 1
                     self._event(body, {}, finish="stop")
                     self._chunk("[DONE]")
                     self.wfile.write(b"0\r\n\r\n")

@@ -4,7 +4,8 @@ The view parses, asks the answer service once and stores the turn; nothing here 
 the answer says. With ``"store": false`` (evaluation traffic) nothing is written: the history of a
 follow-up comes with the request, and the ids in the response are null. The turn is written
 only once the answer is complete, and a new conversation is created only then, so a failed
-request leaves nothing half-written behind. Validation and an unknown conversation are refused
+request leaves nothing half-written behind; a stream announces the ids in its first event and
+writes the turn under them at its end. Validation and an unknown conversation are refused
 before a stream starts (with their real status); a failure while answering a stream is sent as
 an ``error`` event, since the 200 is already on the wire.
 """
@@ -16,7 +17,8 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from assistant.answer.models import Answer, Turn
+from assistant.answer.models import Answer, Opening, TextPiece, Turn
+from assistant.conversations.store import new_id
 from assistant.errors import AssistantError, NotFound
 from assistant.schemas import ChatRequest, ChatResponse
 from assistant.web import context, sse
@@ -69,15 +71,23 @@ def _answer(req: ChatRequest, history: list[Turn]) -> Answer:
     return answer
 
 
-def _store(req: ChatRequest, answer: Answer) -> tuple[str | None, str | None]:
+def _ids(req: ChatRequest) -> tuple[str | None, str | None]:
+    """The conversation and message ids a turn will be stored under (none when it will not be stored)."""
+    if not req.store:
+        return None, None
+    return req.conversation_id or new_id("conv"), new_id("msg")
+
+
+def _store(req: ChatRequest, answer: Answer, ids: tuple[str | None, str | None] = (None, None)
+           ) -> tuple[str | None, str | None]:
     if not req.store:
         log.info("answered, not stored", extra={"fields": {
             "conversation_id": req.conversation_id, "category": answer.safety.category, "stored": False,
             "abstained": answer.abstained, "citations": len(answer.citations), "engine": answer.engine}})
         return None, None
     store = context.services().conversations
-    conversation_id = req.conversation_id or store.create_conversation(WEB_CHANNEL)
-    message_id = store.add_turn(conversation_id, req.message, answer)
+    conversation_id = req.conversation_id or store.create_conversation(WEB_CHANNEL, conversation_id=ids[0])
+    message_id = store.add_turn(conversation_id, req.message, answer, message_id=ids[1])
     log.info("answered", extra={"fields": {
         "conversation_id": conversation_id, "message_id": message_id, "category": answer.safety.category,
         "abstained": answer.abstained, "citations": len(answer.citations), "engine": answer.engine}})
@@ -87,9 +97,16 @@ def _store(req: ChatRequest, answer: Answer) -> tuple[str | None, str | None]:
 def _stream(req: ChatRequest, history: list[Turn]) -> Response:
     def events() -> Iterator[str]:
         try:
-            answer = _answer(req, history)
-            conversation_id, message_id = _store(req, answer)
-            yield from sse.answer_events(answer, conversation_id, message_id)
+            ids = _ids(req)
+            for event in context.services().answers.stream(req.message, history, req.filters):
+                if isinstance(event, Opening):
+                    yield sse.meta(event, *ids)
+                elif isinstance(event, TextPiece):
+                    yield from sse.deltas(event.text)
+                else:
+                    current_metrics().record_answer(event.answer)
+                    _store(req, event.answer, ids)
+                    yield from sse.closing(event.answer, *ids)
         except Exception as exc:  # the status line is sent: report in-band, never drop the connection
             status, body = body_for(exc)
             if not isinstance(exc, AssistantError):
