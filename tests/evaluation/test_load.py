@@ -124,12 +124,16 @@ def test_a_worker_killed_under_load_is_replaced_and_no_completed_turn_is_lost(
 
 
 @pytest.mark.slow
-def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings, tmp_path: Path) -> None:
+def test_bench_http_prints_one_and_eight_client_rows_and_with_the_llm_engine_the_first_sentence_times(
+        shipped_settings: Settings, tmp_path: Path) -> None:
+    """One run covers both: the rows every bench prints, and the LLM engine's table (against the bench's own
+    stub model on loopback, here at 1 ms a token)."""
     questions = tmp_path / "questions.jsonl"
     questions.write_text((REPO / "eval" / "questions.jsonl").read_text().splitlines()[0] + "\n")
     env = {"ASSISTANT_DATA_DIR": str(shipped_settings.data_dir), "ASSISTANT_PROMPTS_DIR": str(REPO / "prompts"),
            "ASSISTANT_WEB__WORKERS": "1", "ASSISTANT_WEB__THREADS": "2"}
-    result = CliRunner().invoke(main, ["bench", "http", "--duration", "2", "--questions", str(questions)], env=env)
+    result = CliRunner().invoke(main, ["bench", "http", "--duration", "2", "--questions", str(questions),
+                                       "--engine", "llm", "--token-ms", "1"], env=env)
 
     assert result.exit_code == 0, result.output
     labels = ("1 client", "8 clients", "1 stream")
@@ -139,6 +143,10 @@ def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings,
     assert all(row[-1] == "0" for row in rows)  # errors column
     assert result.output.count("first text delta p50") == 3, "one line per streaming endpoint"
     assert "worker memory" in result.output and "peak" in result.output
+    assert "LLM engine against a stub model on loopback: one token every 1 ms" in result.output
+    table = result.output.split("first sentence p50", 1)[1].splitlines()[1:]
+    assert [line.split()[:3] for line in table] == [["1", "stream", "/v1/chat"], ["1", "stream", "chat/compl."],
+                                                    ["1", "stream", "/api/chat"]]
 
 
 @pytest.mark.slow
