@@ -20,10 +20,13 @@ from openai import OpenAI
 
 from assistant.evaluation.llm_stub import FIRST_SENTENCE, passages_in, tokens
 from assistant.evaluation.load import sse_events
+from assistant.index import MiniLMEmbedder
 from assistant.protocols.openai_chat import MODEL_ID
+from assistant.services import build_services
 from assistant.settings import AnswerSettings, Settings
+from assistant.web import create_app
 from tests.fakes import Fault, OpenAIStub, copying_reply
-from tests.web.conftest import AppFactory, serving
+from tests.web.conftest import serving, web_settings
 
 QUESTION = "What did the SUSTAIN-1 trial find about relapse with esketamine?"
 READ_TIMEOUT_S = 20.0  # a client that waited for the whole draft would block on the paused stub until this
@@ -36,12 +39,19 @@ def stub() -> Iterator[OpenAIStub]:
         yield fake
 
 
-@pytest.fixture
-def server(stub: OpenAIStub, make_app: AppFactory, shipped_settings: Settings) -> Iterator[str]:
-    stub.replies, stub.fault, stub.status = [copying_reply()], None, 200
+@pytest.fixture(scope="module")
+def served(stub: OpenAIStub, shipped_settings: Settings, embedder: MiniLMEmbedder,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     answer = AnswerSettings(engine="llm", llm_base_url=stub.base_url, llm_timeout_s=5, llm_read_timeout_s=0.5)
-    with serving(make_app(shipped_settings.model_copy(update={"answer": answer}))) as url:
+    settings = web_settings(shipped_settings.model_copy(update={"answer": answer}), tmp_path_factory.mktemp("llm"))
+    with serving(create_app(settings, build_services(settings, embedder=embedder))) as url:
         yield url
+
+
+@pytest.fixture
+def server(stub: OpenAIStub, served: str) -> str:
+    stub.replies, stub.fault, stub.status = [copying_reply()], None, 200
+    return served
 
 
 def first_sentence_and_pause(stub: OpenAIStub, base_url: str) -> tuple[str, threading.Event, int]:
