@@ -77,9 +77,10 @@ class Draft:
         except StopIteration:
             return None
         except Exception as exc:  # the endpoint is outside this machine: whatever it does ends the draft
-            self.failure = f"{exc.__class__.__name__}: {exc}"[:200]
-            log.warning("LLM stream failed after %d released sentences: %s", self.released,
-                        exc.__class__.__name__, extra={"fields": {"released": self.released}})
+            # Our own reasons are safe to log; a client library's message may carry the endpoint's address.
+            self.failure = str(exc) if isinstance(exc, DraftFailed) else exc.__class__.__name__
+            log.warning("LLM stream failed after %d released sentences: %s", self.released, self.failure,
+                        extra={"fields": {"released": self.released}})
             return None
 
     def _release(self, sentence: Sentence) -> str | None:

@@ -200,6 +200,8 @@ class AnswerService:
                 yield Closing(answer=respond("", abstained=False, cat=category, result=result, composed=composed,
                                              engine="llm", standalone=standalone, text="".join(pieces)))
                 return
+            log.warning("no sentence of the LLM draft was released (%s); answering with the extractive engine",
+                        draft.failure or "none passed the gate")
         composed = self._extractive(standalone, result)
         if composed is None:
             yield from events_of(respond(self._text("no_evidence"), abstained=True,
