@@ -16,7 +16,6 @@ is logged with its reason (never with the sentence, which may hold what must not
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,8 +45,9 @@ def unsafe(text: str, leak_check: LeakCheck, public: str = "") -> str | None:
 def passage_text(chunk: RetrievedChunk) -> str:
     """A passage as the model saw it: its study, section and design attributes, then its text."""
     meta = chunk.metadata
-    return " ".join(html.unescape(str(meta.get(key, ""))) for key in ("short_name", "section", "design",
-                                                                     "evidence_level")) + "\n" + chunk.text
+    attributes = (meta.get("short_name", ""), meta.get("section", ""), meta.get("design", ""),
+                  meta.get("evidence_level", ""))
+    return " ".join(str(value) for value in attributes) + "\n" + chunk.text
 
 
 @dataclass(frozen=True)

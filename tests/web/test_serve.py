@@ -59,7 +59,7 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
             with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a worker still starting may answer late
             time.sleep(0.3)
     pytest.fail("assistant serve did not become ready in time")
 
