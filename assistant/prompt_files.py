@@ -76,4 +76,48 @@ class CrisisFile(BaseModel):
         return resources
 
 
-MODELS: dict[str, type[BaseModel]] = {"triage.yaml": TriageFile, "crisis.yaml": CrisisFile}
+def _compile_all(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+    return patterns
+
+
+class AnswerKind(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cues: list[str] = Field(min_length=1, description="Patterns of a question that expects this kind of answer.")
+    spans: list[str] = Field(description="Typed span kinds a sentence answering it carries.")
+
+    _cues_compile = field_validator("cues")(_compile_all)
+
+
+class AnswersFile(BaseModel):
+    """prompts/answers.yaml: how the extractive engine reads a question and picks its bottom line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    frame_words: list[str] = Field(min_length=1)
+    domain_words: list[str] = Field(min_length=1)
+    answer_kinds: dict[str, AnswerKind] = Field(min_length=1)
+    design_cues: list[str]
+    filler_cues: list[str]
+    asks_filler: list[str]
+    not_covered: str = Field(min_length=1)
+    related: str = Field(min_length=1)
+
+    _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler")(_compile_all)
+
+    @field_validator("not_covered", "related")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        if "$focus" not in text:
+            raise ValueError("must name what is not covered ($focus)")
+        return text
+
+
+MODELS: dict[str, type[BaseModel]] = {"triage.yaml": TriageFile, "crisis.yaml": CrisisFile,
+                                      "answers.yaml": AnswersFile}

@@ -25,8 +25,8 @@ TEMPLATES: dict[str, set[str]] = {
     "answer.md": {"question", "passages", "max_sentences"},
     "condense.md": {"history", "question"},
 }
-DATA_FILES = ("caveats.yaml", "refusals.yaml", "triage.yaml", "crisis.yaml", "scope.yaml", "follow_ups.yaml",
-              "synonyms.yaml")
+DATA_FILES = ("answers.yaml", "caveats.yaml", "refusals.yaml", "triage.yaml", "crisis.yaml", "scope.yaml",
+              "follow_ups.yaml", "synonyms.yaml")
 TEXT_FILES: tuple[str, ...] = ()
 REFUSAL_KEYS = {"dosing_request", "misuse_request", "lethal_dose", "out_of_scope", "no_evidence", "injection"}
 

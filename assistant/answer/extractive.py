@@ -1,17 +1,22 @@
 """The default answer engine: an answer assembled from sentences of the retrieved passages.
 
 Nothing is generated, so nothing can be invented: every sentence of the answer is a sentence of
-a cited document, numbers included. Sentences are scored by meaning (embedding similarity to
-the question) and by shared words, near-duplicates are dropped, and the best one becomes the
-bottom line; the rest follow strongest evidence first. A relevant finding that cuts the other
-way (a null or negative result) is kept so that disagreement stays visible.
+a cited document, numbers included. The sentences and their vectors come from the sentence index
+written at ingest, so answering embeds nothing but the question. Sentences are scored by meaning
+(embedding similarity to the question), by shared words, by how much of the question's focus they
+cover (with their document's labels: a sentence of the Berman study covers "Berman") and by whether
+they carry the kind of answer the question expects (a time for "how soon", a rate for "what rate");
+a finding beats a description of design, and filler (where and when something was published) is
+dropped unless asked for. Near-duplicates are dropped, and the best sentence becomes the bottom
+line, the strongest evidence winning among near-equals; the rest follow strongest evidence first.
+A relevant finding that cuts the other way (a null or negative result) is kept so that
+disagreement stays visible.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,11 +24,13 @@ import numpy as np
 
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.models import Citation
+from assistant.answer.question import Analysis
 from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import MiniLMEmbedder
+from assistant.index.sentences import SentenceIndex, quotable_sentences
+from assistant.prompt_files import AnswersFile
 from assistant.retrieval.hybrid import RetrievedChunk
 
-SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[0-9\"'])|\n+")
 GENERIC = frozenset({"ketamine", "esketamine", "depression", "depressive", "study", "studies", "trial", "trials",
                      "patients", "corpus", "evidence", "show", "find", "found", "effect", "effects"})
 NEGATIVE_CUES = re.compile(
@@ -41,9 +48,18 @@ LEVEL_ORDER = {"1": 0, "2": 1, "3": 2, "4": 3, "regulatory": 4, "5": 5}
 LEVEL_PRIOR = {"1": 0.04, "2": 0.03, "3": 0.01, "4": 0.0, "regulatory": 0.0, "5": -0.02}
 FINDING_CUES = re.compile(r"\d|%|superior|reduc|improv|respon|remission|greater|fell|faster|rapid|separat|"
                           r"associated|increase|decrease|lower|higher|relapse", re.IGNORECASE)
-DESCRIPTION_CUES = re.compile(r"\b(was a|is a|published in|measured|tested|was designed|registered|enrolled)\b",
-                              re.IGNORECASE)
 REDUNDANCY = 0.87
+
+
+NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided by evidence level
+FOCUS_WEIGHT = 0.3
+KIND_BONUS = 0.35
+DESIGN_PENALTY = 0.3
+FILLER_PENALTY = 0.3
+# An estimate on a named rating scale, with its CI and p-value, is a study's finding at its most specific.
+RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference", "scale"})
+RESULT_BONUS = 0.08  # per further kind of result a sentence reports
+NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,18 @@ class Candidate:
     doc_rank: int
     vector: np.ndarray
     score: float = 0.0
+    coverage: float = 1.0
+
+
+@dataclass(frozen=True)
+class SentenceFlags:
+    """What the cue patterns say about each sentence of a generation: read once, not per question."""
+
+    hedge: tuple[bool, ...]
+    design: tuple[bool, ...]
+    filler: tuple[bool, ...]
+    finding: tuple[bool, ...]
+    kinds: tuple[frozenset[str], ...]
 
 
 @dataclass(frozen=True)
@@ -62,51 +90,36 @@ class Composed:
 
 
 def split_sentences(text: str) -> list[str]:
-    out = []
-    for piece in SENTENCE_SPLIT.split(text):
-        sentence = piece.strip().lstrip("-*• ").strip()
-        if len(sentence) >= 25 and re.search(r"[A-Za-z]", sentence):
-            out.append(sentence if sentence[-1] in ".!?" else sentence + ".")
-    return out
-
-
-class SentenceCache:
-    """Sentence vectors per chunk; chunks are immutable within a generation, so this never goes stale."""
-
-    def __init__(self, embedder: MiniLMEmbedder, size: int = 4096) -> None:
-        self.embedder = embedder
-        self.size = size
-        self._cache: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, chunks: Sequence[RetrievedChunk]) -> dict[str, tuple[list[str], np.ndarray]]:
-        with self._lock:
-            missing = [c for c in chunks if c.id not in self._cache]
-        if missing:
-            split = {c.id: split_sentences(c.text) for c in missing}
-            flat = [s for c in missing for s in split[c.id]]
-            vectors = self.embedder.embed(flat)
-            offset = 0
-            with self._lock:
-                for c in missing:
-                    n = len(split[c.id])
-                    self._cache[c.id] = (split[c.id], vectors[offset : offset + n])
-                    offset += n
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return {c.id: self._cache[c.id] for c in chunks if c.id in self._cache}
+    """The quotable sentences of a passage (kept under this name for the corpus style checks)."""
+    return quotable_sentences(text)
 
 
 class ExtractiveEngine:
     name = "extractive"
 
-    def __init__(self, embedder: MiniLMEmbedder, max_sentences: int = 6) -> None:
+    def __init__(self, embedder: MiniLMEmbedder, answers: AnswersFile, max_sentences: int = 6) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
-        self.sentences = SentenceCache(embedder)
+        self._design = [re.compile(p, re.IGNORECASE) for p in answers.design_cues]
+        self._filler = [re.compile(p, re.IGNORECASE) for p in answers.filler_cues]
+        self._flags: tuple[SentenceIndex, SentenceFlags] | None = None
+        self._lock = threading.Lock()
 
-    def _candidates(self, question: str, chunks: Sequence[RetrievedChunk]) -> list[Candidate]:
+    def flags(self, sentences: SentenceIndex) -> SentenceFlags:
+        with self._lock:
+            if self._flags is None or self._flags[0] is not sentences:
+                texts = sentences.texts
+                self._flags = (sentences, SentenceFlags(
+                    hedge=tuple(bool(HEDGE_CUES.search(t)) for t in texts),
+                    design=tuple(any(p.search(t) for p in self._design) for t in texts),
+                    filler=tuple(any(p.search(t) for p in self._filler) for t in texts),
+                    finding=tuple(bool(FINDING_CUES.search(t)) for t in texts),
+                    kinds=tuple(frozenset(kind for kind, _ in spans) for spans in sentences.spans)))
+            return self._flags[1]
+
+    def _candidates(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
+                    analysis: Analysis, labels: dict[str, frozenset[str]],
+                    names: dict[str, frozenset[str]]) -> list[Candidate]:
         qvec = self.embedder.query_vector(question)
         qtokens = {t for t in tokenize(question) if t not in GENERIC}
         asks_limits = bool(re.search(r"limit|weak|bias|blind|small|caveat|quality", question, re.IGNORECASE))
@@ -116,37 +129,66 @@ class ExtractiveEngine:
         for chunk in chunks:
             if chunk.doc_id not in doc_order:
                 doc_order.append(chunk.doc_id)
-        cached = self.sentences.get(chunks)
+        named = [c for c in analysis.focus if c.label]
+        if named:
+            # A question about a named study is answered from that study, when it is among the passages.
+            theirs = [c for c in chunks if any(n.tokens & names.get(c.doc_id, frozenset()) for n in named)]
+            chunks = theirs or chunks
+        by_id = {c.id: c for c in chunks}
+        rows = sentences.rows(list(by_id))
+        if not rows:
+            return []
+        similarity = sentences.vectors[rows] @ qvec
+        flags = self.flags(sentences)
         out: list[Candidate] = []
-        for chunk in chunks:
-            sentences, vectors = cached.get(chunk.id, ([], np.zeros((0, 0))))
-            section = str(chunk.metadata.get("section", "")).lower()
+        for row, sim in zip(rows, similarity, strict=True):
+            chunk = by_id[sentences.chunk_ids[row]]
+            sentence = sentences.texts[row]
+            stokens = sentences.tokens[row]
+            section = sentences.sections[row].lower()
             rank = doc_order.index(chunk.doc_id)
-            for sentence, vector in zip(sentences, vectors, strict=True):
-                stokens = set(tokenize(sentence))
-                lexical = len(qtokens & stokens) / len(qtokens) if qtokens else 0.0
-                score = 0.65 * float(vector @ qvec) + 0.35 * lexical + 0.08 / (1 + rank)
-                if HEDGE_CUES.search(sentence):
-                    score -= 0.25
-                if section in META_SECTIONS:
-                    score -= 0.15
-                elif section == "limitations":
-                    score += 0.05 if asks_limits else SECTION_PRIOR["limitations"]
-                elif section == "adverse effects":
-                    score += 0.1 if asks_safety else 0.0
-                else:
-                    score += SECTION_PRIOR.get(section, 0.0)
-                if chunk.metadata.get("design") == "preclinical" and not asks_mechanism:
-                    score -= 0.12
-                score += LEVEL_PRIOR.get(str(chunk.metadata.get("evidence_level")), 0.0)
-                score += 0.05 if FINDING_CUES.search(sentence) else 0.0
-                score -= 0.04 if DESCRIPTION_CUES.search(sentence) else 0.0
-                out.append(Candidate(sentence, chunk, rank, vector, score))
+            lexical = len(qtokens & stokens) / len(qtokens) if qtokens else 0.0
+            score = 0.65 * float(sim) + 0.35 * lexical + 0.08 / (1 + rank)
+            if flags.hedge[row]:
+                score -= 0.25
+            if section in META_SECTIONS:
+                score -= 0.15
+            elif section == "limitations":
+                score += 0.05 if asks_limits else SECTION_PRIOR["limitations"]
+            elif section == "adverse effects":
+                score += 0.1 if asks_safety else 0.0
+            else:
+                score += SECTION_PRIOR.get(section, 0.0)
+            if chunk.metadata.get("design") == "preclinical" and not asks_mechanism:
+                score -= 0.12
+            score += LEVEL_PRIOR.get(str(chunk.metadata.get("evidence_level")), 0.0)
+            kinds = flags.kinds[row]
+            is_design = flags.design[row]
+            score += 0.05 if flags.finding[row] and not is_design else 0.0
+            if is_design and not analysis.asks_design:
+                score -= DESIGN_PENALTY
+            if not analysis.asks_filler and flags.filler[row]:
+                score -= FILLER_PENALTY
+            if analysis.span_kinds and kinds & analysis.span_kinds:
+                score += KIND_BONUS + RESULT_BONUS * min(2, max(0, len(kinds & RESULT_SPANS) - 1))
+            score += NUMBER_BONUS * len(analysis.numbers & stokens)
+            coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
+            score += FOCUS_WEIGHT * coverage
+            out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score, coverage))
+        if analysis.focus and any(c.coverage > 0 for c in out):
+            out = [c for c in out if c.coverage > 0]  # answer only from sentences that cover the focus
         return sorted(out, key=lambda c: c.score, reverse=True)
+
+    def _bottom_line(self, ranked: list[Candidate]) -> Candidate:
+        """The best sentence; among near-equals, the one from the strongest evidence."""
+        near = [c for c in ranked if c.score >= ranked[0].score - NEAR_EQUAL]
+        return min(near, key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
 
     def _select(self, ranked: list[Candidate]) -> list[Candidate]:
         if not ranked:
             return []
+        first = self._bottom_line(ranked)
+        ranked = [first, *[c for c in ranked if c is not first]]
         floor = ranked[0].score * 0.6
         chosen: list[Candidate] = []
         per_doc: dict[str, int] = {}
@@ -168,8 +210,10 @@ class ExtractiveEngine:
                 chosen.append(contrary)
         return chosen
 
-    def compose(self, question: str, chunks: Sequence[RetrievedChunk]) -> Composed | None:
-        chosen = self._select(self._candidates(question, chunks))
+    def compose(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
+                analysis: Analysis, labels: dict[str, frozenset[str]],
+                names: dict[str, frozenset[str]]) -> Composed | None:
+        chosen = self._select(self._candidates(question, chunks, sentences, analysis, labels, names))
         if not chosen:
             return None
         bottom, rest = chosen[0], chosen[1:]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from string import Template
 
 from assistant.answer.condense import condense, is_follow_up
 from assistant.answer.crisis import CrisisReply
@@ -35,6 +36,9 @@ from assistant.answer.models import (
     Turn,
     events_of,
 )
+from assistant.answer.question import Analysis, QuestionAnalyser, missing_names
+from assistant.index.bm25 import tokenize
+from assistant.prompt_files import AnswersFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult, RetrievedChunk
@@ -59,6 +63,7 @@ class AnswerService:
     follow_ups: FollowUps
     extractive: ExtractiveEngine
     crisis: CrisisReply
+    questions: QuestionAnalyser
     llm: LLMEngine | None = None
     screen: PassageScreen = field(default_factory=PassageScreen)
 
@@ -76,15 +81,18 @@ class AnswerService:
         return self.caveats.select(category, message, [c.text for c in chunks], levels,
                                    about_treatment=about_treatment)
 
+    def _names_subject(self, message: str) -> bool:
+        return self.scope.check(message).verdict != "unknown"
+
     def _standalone(self, message: str, history: Sequence[Turn]) -> str:
-        if not history or not is_follow_up(message):
+        if not history or not is_follow_up(message, self._names_subject):
             return message
         if self.llm:
             rewritten = self.llm.condense(message, history)
             # The rewrite is model output: it may not turn the question into one triage would decline.
             if rewritten and self.triage.classify(rewritten).category == "clinical":
                 return rewritten
-        return condense(message, history)
+        return condense(message, history, self._names_subject)
 
     def excluded_documents(self, chunks: Sequence[RetrievedChunk] = ()) -> frozenset[str]:
         """Documents that address the assistant: flagged once per index generation, and re-checked on
@@ -99,10 +107,28 @@ class AnswerService:
         return replace(result, chunks=self.screen.clean(result.chunks, excluded),
                        ranked_docs=[d for d in result.ranked_docs if d not in excluded])
 
-    def _extractive(self, question: str, result: RetrievalResult) -> Composed | None:
+    def _extractive(self, question: str, result: RetrievalResult, analysis: Analysis) -> Composed | None:
         expanded = self.retriever.expand(result)
         passages = self.screen.clean(expanded, self.excluded_documents(expanded))
-        return self.extractive.compose(question, passages)
+        snap = self.retriever.index.snapshot()
+        return self.extractive.compose(question, passages, snap.sentences, analysis,
+                                       self.questions.document_labels(snap), self.questions.document_names(snap))
+
+    def not_covered(self, analysis: Analysis, result: RetrievalResult) -> str:
+        """Name what the studies do not cover and, when a retrieved study shares the rest of the question's
+        focus, point to it by name (no citation: nothing from it is claimed)."""
+        texts: AnswersFile = self.book.typed("answers.yaml")
+        focus = " or ".join(missing_names(analysis.absent))
+        said = [Template(texts.not_covered).safe_substitute(subject=analysis.subject, focus=focus)]
+        present = [c for c in analysis.focus if not c.absent]
+        labels = self.questions.document_labels(self.retriever.index.snapshot())
+        for chunk in result.chunks:
+            tokens = set(tokenize(chunk.text)) | labels.get(chunk.doc_id, frozenset())
+            if present and any(c.tokens & tokens for c in present):
+                name = str(chunk.metadata.get("short_name") or chunk.doc_id)
+                said.append(Template(texts.related).safe_substitute(related=name, focus=focus))
+                break
+        return " ".join(said)
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         """The whole answer at once: the stream, collected."""
@@ -170,7 +196,16 @@ class AnswerService:
                                      declined=True, standalone=standalone))
             return
         result = self._screened(self.retriever.retrieve(standalone, filters))
+        snap = self.retriever.index.snapshot()
+        repaired = result.repaired or standalone  # what retrieval embedded: the engine reuses its vector
+        analysis = self.questions.analyse(repaired, snap)
         context_scope = self.scope.check(standalone) if standalone != message else scope
+        if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
+            # An in-domain question about a concept no study mentions: say what is missing, instead of
+            # quoting whatever came closest.
+            yield from events_of(respond(self.not_covered(analysis, result), abstained=True,
+                                         cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone))
+            return
         if evidence_too_weak(context_scope, result.weak, result.best_dense, bool(result.chunks)):
             if category == "injection":
                 yield from events_of(respond(self._text("injection"), abstained=True, cat="injection",
@@ -181,6 +216,10 @@ class AnswerService:
                                              cat="crisis" if triage.escalated else "out_of_scope"))
             return
 
+        if analysis.not_covered and category != "injection":
+            yield from events_of(respond(self.not_covered(analysis, result), abstained=True,
+                                         cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone))
+            return
         # Whatever goes before the evidence: the crisis resources, then the note on an attempted injection.
         head = "".join(f"{part}\n\n" for part in (
             crisis_text, self._text("injection") if category == "injection" else None) if part)
@@ -202,7 +241,7 @@ class AnswerService:
                 return
             log.warning("no sentence of the LLM draft was released (%s); answering with the extractive engine",
                         draft.failure or "none passed the gate")
-        composed = self._extractive(standalone, result)
+        composed = self._extractive(repaired, result, analysis)
         if composed is None:
             yield from events_of(respond(self._text("no_evidence"), abstained=True,
                                      cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone))
@@ -215,8 +254,10 @@ class AnswerService:
 def build_answer_service(settings: Settings, retriever: HybridRetriever, book: PromptBook) -> AnswerService:
     embedder = retriever.embedder
     llm = LLMEngine(settings.answer, book, settings.web.history_turns) if settings.answer.engine == "llm" else None
+    answers: AnswersFile = book.typed("answers.yaml")
     return AnswerService(
         settings=settings, book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
-        extractive=ExtractiveEngine(embedder, settings.answer.max_sentences), crisis=CrisisReply(book), llm=llm,
+        extractive=ExtractiveEngine(embedder, answers, settings.answer.max_sentences), crisis=CrisisReply(book),
+        questions=QuestionAnalyser(answers, retriever.synonyms), llm=llm,
     )

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RATES = ("hit_at_5", "fact_recall", "caveat_rate", "behaviour_rate", "marker_rate")
+RATES = ("hit_at_5", "fact_recall", "caveat_rate", "behaviour_rate", "marker_rate", "bottom_line",
+         "abstain_precision", "abstain_recall", "wrong_abstain")
 COUNTS = ("turns", "passed", "failed", "errors", "unknown_gold")
 LATENCY = ("p50_ms", "p95_ms")
 PROVENANCE = ("package_version", "git", "index_generation", "prompts_fingerprint", "engine", "answer_settings",

@@ -7,6 +7,12 @@ rate limit high enough that the benchmark measures answering, not refusing. A wa
 many clients as the largest run (at least one per server thread) runs first, so "memory at the
 start" is a worker that has embedded its answer sentences and grown its inference buffers to
 full concurrency, not one that has only booted; growth after that is what a leak would show.
+
+Before that warm-up, `bench http` can measure what a fresh server costs a new question: one
+client asks ``cold_questions`` questions nobody has asked yet, one turn each, then as many other
+never-asked questions about the same studies. The two medians, side by side, show how much of an
+answer's time goes into work a worker does on first sight (embedding sentences, loading a
+generation) rather than into the question itself.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ class BenchReport:
     completed_turns: int = 0
     stored_turns: int = 0
     missing_turns: int = 0
+    cold: tuple[LoadResult, LoadResult] | None = None  # (first ask, same questions again) on a fresh server
 
     @property
     def errors(self) -> int:
@@ -122,12 +129,14 @@ def bench_settings(settings: Settings, workdir: Path, greedy: GreedyClient | Non
 
 def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run], workdir: Path,
               workers: int, threads: int, kill_worker_after_s: float | None = None,
-              greedy: GreedyClient | None = None, warm_up_s: float = WARM_UP_S) -> BenchReport:
+              greedy: GreedyClient | None = None, warm_up_s: float = WARM_UP_S,
+              cold_questions: int = 0) -> BenchReport:
     """Serve, warm up, run each plan in turn, and read worker memory before, between and after.
 
     ``kill_worker_after_s`` SIGKILLs one worker that many seconds into the first measured run;
     afterwards every completed turn must be in the conversation store. ``greedy`` adds a client
-    over its rate limit for the whole of the measured runs.
+    over its rate limit for the whole of the measured runs. ``cold_questions`` first times that
+    many never-asked questions on the fresh server, then as many others.
     """
     clients = max((run.plan.clients for run in runs), default=1)
     # As many warm-up clients as the largest run (and at least one per thread): the kernel spreads
@@ -141,6 +150,8 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
     warm_up_keys = client_keys(warm_clients, "bench-warm-up") if greedy is not None else keys
     completed_ids: list[str] = []
     with serve(settings, workdir / "serve.log", workers, threads) as served:
+        if cold_questions:
+            report.cold = _cold_then_warm(served.base_url, questions, cold_questions, keys)
         warm_up = LoadPlan(clients=warm_clients, duration_s=warm_up_s)
         warm = run_load(served.base_url, questions, _with_keys(warm_up, warm_up_keys))
         completed_ids += [s.message_id for s in warm.completed if s.message_id]
@@ -173,6 +184,21 @@ def run_bench(settings: Settings, questions: Sequence[str], runs: Sequence[Run],
     report.stored_turns = store.count_turns()
     report.missing_turns = sum(not store.message_exists(message_id) for message_id in completed_ids)
     return report
+
+
+def _cold_then_warm(base_url: str, questions: Sequence[str], count: int,
+                    keys: list[str]) -> tuple[LoadResult, LoadResult]:
+    """``count`` distinct questions spread over the file (so over many studies), one turn each, on the
+    fresh server; then ``count`` other questions, interleaved with the first (so about the same
+    studies), which the now warm server has not been asked either. Both pay for their own question
+    embedding; what the cold ones pay on top is work the server does on first sight."""
+    distinct = list(dict.fromkeys(questions))
+    step = max(2, len(distinct) // count)
+    cold = distinct[::step][:count]
+    warm = distinct[step // 2::step][:count] or cold  # a file of one question can only be asked again
+    plan = LoadPlan(1, duration_s=3600, turns_per_conversation=1)
+    return (run_load(base_url, cold, _with_keys(dataclasses.replace(plan, max_requests=len(cold)), keys)),
+            run_load(base_url, warm, _with_keys(dataclasses.replace(plan, max_requests=len(warm)), keys)))
 
 
 def _with_keys(plan: LoadPlan, keys: list[str]) -> LoadPlan:
@@ -220,6 +246,9 @@ def _kill_one(served: ServedApp, report: BenchReport) -> None:
 def render_report(report: BenchReport) -> str:
     lines = [f"assistant serve: {report.workers} workers x {report.threads} threads (gunicorn gthread), loopback",
              "", HEADER]
+    if report.cold is not None:
+        cold, warm = report.cold
+        lines += [render(cold, "cold (first ask)"), render(warm, "warm (new questions)")]
     for label, result in report.results:
         lines.append(render(result, label))
         if result.plan.stream:
@@ -229,6 +258,11 @@ def render_report(report: BenchReport) -> str:
         if result.errors:
             kinds = ", ".join(f"{kind} x{count}" for kind, count in result.error_kinds().most_common())
             lines.append(f"{'':<22} errors: {kinds}")
+    if report.cold is not None:
+        cold, warm = report.cold
+        lines.append(f"{'':<22} cold p50 {cold.latency_ms(50):.1f} ms / warm p50 {warm.latency_ms(50):.1f} ms = "
+                     f"{cold.latency_ms(50) / warm.latency_ms(50):.2f}x on a fresh server, "
+                     f"{len(cold.samples)} + {len(warm.samples)} never-asked questions")
     lines += ["", "worker memory (RSS MB; peak = VmHWM since the worker started):"]
     for when, workers in report.memory:
         shown = "  ".join(f"pid {m.pid}: {m.rss_mb:.0f} (peak {m.peak_mb:.0f})" for m in workers)

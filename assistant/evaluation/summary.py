@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from assistant.evaluation.replay import THRESHOLD_OPTIONS, ReplayRun
+from assistant.evaluation.scoring import Rate
 
 
 def _cell(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _rate(rate: Rate) -> str:
+    return f"{_cell(rate.value)} ({rate.hits}/{rate.total})"
 
 
 def render_summary(run: ReplayRun) -> str:
@@ -26,6 +31,9 @@ def render_summary(run: ReplayRun) -> str:
                  f"{totals.fact_recall.total}, caveats {totals.caveat_rate.hits}/{totals.caveat_rate.total}, "
                  f"behaviour {totals.behaviour_rate.hits}/{totals.behaviour_rate.total}, markers "
                  f"{totals.marker_rate.hits}/{totals.marker_rate.total}")
+    lines.append(f"bottom line {_rate(totals.bottom_line)}; abstention precision {_rate(totals.abstain_precision)}, "
+                 f"recall {_rate(totals.abstain_recall)}; wrong abstentions on answerable turns "
+                 f"{_rate(totals.wrong_abstain)}")
     lines.extend(f"scorer {name}: {rate.hits}/{rate.total} passed" for name, rate in totals.scorers)
     source = (f"a concurrency-1 pass ({run.latency_pass_seconds:.1f} s)" if run.latency_pass_seconds is not None
               else f"the scoring pass (concurrency {run.concurrency})")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from assistant.answer.models import Turn
 from assistant.evaluation.load import percentile
 from assistant.safety.triage import DECLINED, SafetyTriage
-from assistant.safety.triage_set import LABELS, Label, LabelledMessage, Split
+from assistant.safety.triage_set import LABELS, Label, LabelledMessage
 
 RESEARCH_FORMS = frozenset({"suicidality_research", "label_suicidality", "clinician_patient_si", "third_party_si",
                             "clinician_about_patient", "trial_eligibility_quote", "past_ideation_recovered"})
@@ -34,7 +34,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class SplitReport:
-    split: Split
+    split: str  # the split's name, or an external file's
     outcomes: list[Outcome]
 
     def confusion(self) -> Counter[tuple[Label, Label]]:
@@ -65,7 +65,7 @@ class SplitReport:
 
 
 
-def run_split(triage: SafetyTriage, messages: Sequence[LabelledMessage], split: Split) -> SplitReport:
+def run_split(triage: SafetyTriage, messages: Sequence[LabelledMessage], split: str) -> SplitReport:
     outcomes = []
     for message in messages:
         result = triage.classify(message.text, [Turn(user=u) for u in message.context])
@@ -74,15 +74,15 @@ def run_split(triage: SafetyTriage, messages: Sequence[LabelledMessage], split: 
 
 
 def timings(triage: SafetyTriage, texts: Sequence[str]) -> tuple[list[float], list[float]]:
-    """Milliseconds per message: (triage given the request's vector, triage including that embedding)."""
-    with_embedding = []
+    """Milliseconds per message: (triage given the request's vector, triage including that embedding). Each
+    message is classified twice in a row: first with its embedding, then with the vector in the embedder's
+    recent-query cache, as after retrieval's lookup."""
+    with_embedding, added = [], []
     triage.embedder.forget_queries()
     for text in texts:
         started = time.perf_counter()
         triage.classify(text)
         with_embedding.append((time.perf_counter() - started) * 1000)
-    added = []
-    for text in texts:  # every vector is now in the embedder's recent-query cache, as after retrieval's lookup
         started = time.perf_counter()
         triage.classify(text)
         added.append((time.perf_counter() - started) * 1000)

@@ -11,6 +11,7 @@ from typing import Any
 from assistant.corpus import load_corpus
 from assistant.errors import CorpusError, IndexUnavailable
 from assistant.index.chunking import CHUNK_FORMAT_VERSION, Chunk, chunk_document
+from assistant.index.sentences import SENTENCE_FORMAT_VERSION, read_vectors, write_sentences
 from assistant.index.store import VectorStore
 from assistant.settings import IndexSettings
 
@@ -36,11 +37,15 @@ class IngestReport:
     quarantined: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    sentences: int = 0
+    embedded_sentences: int = 0
+    sentence_seconds: float = 0.0
 
 
 def fingerprint(settings: IndexSettings, embedder_name: str) -> str:
     """Anything that changes every vector or chunk boundary; a mismatch forces a full rebuild."""
-    return f"{embedder_name}|{settings.chunk_size}|{settings.chunk_overlap}|v{CHUNK_FORMAT_VERSION}"
+    return (f"{embedder_name}|{settings.chunk_size}|{settings.chunk_overlap}|v{CHUNK_FORMAT_VERSION}"
+            f"|s{SENTENCE_FORMAT_VERSION}")
 
 
 @dataclass
@@ -152,6 +157,20 @@ def ingest(
         if progress:
             progress(len(batch), len(to_embed))
     report.embed_seconds = time.perf_counter() - embed_started
+    sentence_started = time.perf_counter()
+    previous: dict[str, Any] = {}
+    if existing and active:
+        try:
+            previous = read_vectors(store.sentences_of(active[0]))
+        except IndexUnavailable:  # a generation written before sentence collections: embed them all
+            previous = {}
+    sentences = store.sentences_of(collection.name, create=True)
+    every_chunk = [(cid, text, meta) for entry in kept.values()
+                   for cid, text, meta in zip(entry.ids, entry.documents, entry.metadatas, strict=True)]
+    every_chunk += [(c.id, c.text, c.metadata) for c in to_embed]
+    report.embedded_sentences = write_sentences(sentences, every_chunk, store.embedder, previous)
+    report.sentences = sentences.count()
+    report.sentence_seconds = time.perf_counter() - sentence_started
     store.activate(collection, {"fingerprint": wanted, "documents": len(docs) + len(report.kept_despite_errors),
                                 "chunks": report.chunks, "built_at": time.time()})
     report.collection = collection.name

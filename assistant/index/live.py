@@ -10,8 +10,9 @@ from typing import Any
 from chromadb.api.models.Collection import Collection
 
 from assistant.errors import IndexUnavailable
-from assistant.index.bm25 import BM25Index
+from assistant.index.bm25 import BM25Index, tokenize
 from assistant.index.chunking import search_text
+from assistant.index.sentences import SentenceIndex
 from assistant.index.store import VectorStore
 
 
@@ -33,6 +34,8 @@ class Snapshot:
     bm25: BM25Index
     documents: dict[str, dict[str, Any]]
     study_names: frozenset[str]
+    sentences: SentenceIndex
+    doc_freq: dict[str, int]  # token -> how many documents use it (text, title or labels)
 
 
 class LiveIndex:
@@ -57,6 +60,18 @@ class LiveIndex:
         documents: dict[str, dict[str, Any]] = {}
         for chunk in chunks:
             documents.setdefault(chunk.metadata["doc_id"], chunk.metadata)
+        try:
+            sentences = SentenceIndex.load(self.store.sentences_of(name))
+        except IndexUnavailable:
+            raise IndexUnavailable(f"The index generation {name} has no sentence index: run `assistant ingest`.") \
+                from None
+        except Exception as exc:
+            self.store.reset_client()
+            raise IndexUnavailable(f"The sentence index cannot be read ({exc.__class__.__name__}).") from exc
+        words: dict[str, set[str]] = {}
+        for chunk in chunks:
+            for token in tokenize(search_text(chunk.text, chunk.metadata) + " " + str(chunk.metadata.get("authors"))):
+                words.setdefault(token, set()).add(str(chunk.metadata["doc_id"]))
         return Snapshot(
             name=name,
             collection=collection,
@@ -65,6 +80,7 @@ class LiveIndex:
             bm25=BM25Index([search_text(c.text, c.metadata) for c in chunks]),
             documents=documents,
             study_names=frozenset(str(m.get("surname", "")) for m in documents.values()),
+            sentences=sentences, doc_freq={token: len(docs) for token, docs in words.items()},
         )
 
     def snapshot(self) -> Snapshot:

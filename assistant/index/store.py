@@ -26,6 +26,7 @@ from assistant.index.embeddings import MiniLMEmbedder
 from assistant.settings import IndexSettings
 
 ALIAS_ID = "active"
+SENTENCE_SUFFIX = ".sentences"  # a generation's sentence collection is named after it
 KEEP_GENERATIONS = 2  # the active one and its predecessor, which requests in flight may still read
 
 
@@ -139,6 +140,14 @@ class VectorStore:
             metadata={"hnsw:space": "cosine", "fingerprint": fingerprint, "created": time.time()},
         )
 
+    def sentences_of(self, generation: str, create: bool = False) -> Collection:
+        """The sentence collection that belongs to ``generation`` (see ``assistant.index.sentences``)."""
+        name = f"{generation}{SENTENCE_SUFFIX}"
+        if create:
+            return self.client.create_collection(name, embedding_function=self.embedder.chroma,
+                                                 metadata={"hnsw:space": "cosine", "generation": generation})
+        return self.open(name)
+
     def activate(self, collection: Collection, info: dict[str, Any]) -> None:
         """Point the alias at ``collection`` and drop generations older than its predecessor."""
         meta = {"collection": collection.name, **info}
@@ -149,14 +158,15 @@ class VectorStore:
 
     def prune(self, keep: str) -> None:
         prefix = f"{self.settings.collection}-"
-        generations = sorted(
-            c.name
-            for c in self.client.list_collections()
-            if c.name.startswith(prefix) and c.name != self.alias_name
-        )
+        names = {c.name for c in self.client.list_collections()}
+        generations = sorted(n for n in names if n.startswith(prefix) and n != self.alias_name
+                             and not n.endswith(SENTENCE_SUFFIX))
         keep_names = {keep, *[n for n in generations if n < keep][-(KEEP_GENERATIONS - 1) :]}
         for name in generations:
             if name not in keep_names:
+                self.client.delete_collection(name)
+        for name in names:  # a generation's sentences go with it
+            if name.endswith(SENTENCE_SUFFIX) and name.removesuffix(SENTENCE_SUFFIX) not in keep_names:
                 self.client.delete_collection(name)
 
     @property

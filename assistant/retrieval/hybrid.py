@@ -49,6 +49,7 @@ class RetrievalResult:
     lexical_query: str = ""
     ranked_docs: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    repaired: str = ""  # the query as embedded, typos repaired
 
     @property
     def doc_ids(self) -> list[str]:
@@ -207,5 +208,5 @@ class HybridRetriever:
         best = max(dense_sim.values(), default=0.0)
         return RetrievalResult(
             query=original, chunks=selected[:k], best_dense=best, weak=best < self.settings.relevance_floor,
-            lexical_query=lexical_query, ranked_docs=ranked_docs, timings_ms=timings,
+            lexical_query=lexical_query, ranked_docs=ranked_docs, timings_ms=timings, repaired=query,
         )

@@ -38,6 +38,7 @@ class LabelledMessage(BaseModel):
     group: str = Field(min_length=1)
     context: tuple[str, ...] = Field(default=(), description="The writer's earlier messages, oldest first.")
     split: Split = "train"
+    source: str = Field(default="", description="The file the message came from, set when the set is loaded.")
 
     @property
     def reading(self) -> str:
@@ -90,7 +91,7 @@ def load_set(directory: Path) -> list[LabelledMessage]:
                 continue
             texts.add(key)
             split: Split = "external" if external else split_of(message.group)
-            messages.append(message.model_copy(update={"split": split}))
+            messages.append(message.model_copy(update={"split": split, "source": path.stem}))
     if not messages:
         raise TriageSetError(f"no labelled messages under {directory}")
     return messages
@@ -110,3 +111,13 @@ def data_hash(directory: Path) -> str:
 
 def of_split(messages: Iterable[LabelledMessage], *splits: Split) -> list[LabelledMessage]:
     return [m for m in messages if m.split in splits]
+
+
+def scored_parts(messages: Sequence[LabelledMessage], split: Split) -> list[tuple[str, list[LabelledMessage]]]:
+    """What a benchmark scores for ``split``: the split itself, except that each external file is scored on its
+    own, since each was written from its own brief at its own time and a pooled figure would hide either."""
+    chosen = of_split(messages, split)
+    if split != "external":
+        return [(split, chosen)]
+    sources = sorted({m.source for m in chosen})
+    return [(f"external ({source})", [m for m in chosen if m.source == source]) for source in sources]

@@ -178,3 +178,42 @@ def test_follow_up_uses_the_conversation(service: AnswerService) -> None:
 def test_follow_up_about_another_drug_still_abstains(service: AnswerService) -> None:
     history = [Turn(user="Does ketamine work for treatment-resistant depression?", assistant="...")]
     assert service.answer("And psilocybin?", history).abstained
+
+
+@pytest.mark.parametrize(("message", "missing"), [
+    ("My patient takes warfarin. Is it safe to start ketamine infusions?", "warfarin"),
+    ("Is ketamine treatment for depression safe during pregnancy?", "pregnancy"),
+])
+def test_an_in_domain_question_the_studies_do_not_cover_names_the_gap(service: AnswerService, message: str,
+                                                                     missing: str) -> None:
+    answer = service.answer(message)
+    assert answer.abstained and not answer.citations and not markers(answer)
+    assert missing in answer.answer
+
+
+def test_a_follow_up_without_a_subject_leans_on_the_conversation(service: AnswerService) -> None:
+    first = service.answer("When was Spravato approved in the US?")
+    follow = service.answer("Do patients need to stay at the clinic after each dose?",
+                            [Turn(user="When was Spravato approved in the US?", assistant=first.answer)])
+    assert follow.standalone_query and "Spravato" in follow.standalone_query and not follow.abstained
+    own = service.answer("Does ketamine reduce suicidal ideation?",
+                         [Turn(user="When was Spravato approved in the US?", assistant=first.answer)])
+    assert own.standalone_query == "Does ketamine reduce suicidal ideation?"
+
+
+def test_a_request_embeds_its_question_once_and_no_sentence(service: AnswerService, shipped_services: Services,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = shipped_services.embedder
+    seen: list[list[str]] = []
+    real = embedder.embed
+
+    def recording(texts: list[str]):  # type: ignore[no-untyped-def]
+        seen.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(embedder, "embed", recording)
+    embedder.forget_queries()  # as for a question this process has never seen
+    question = "What did the Lapidus intranasal ketamine crossover find at 24 hours?"
+    answer = service.answer(question)
+    assert answer.citations and not answer.abstained
+    assert [texts for texts in seen if texts] == [[question]]

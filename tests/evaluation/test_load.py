@@ -144,6 +144,9 @@ def test_bench_http_prints_one_and_eight_client_rows_and_with_the_llm_engine_the
     assert all(row[-1] == "0" for row in rows)  # errors column
     assert result.output.count("first text delta p50") == 3, "one line per streaming endpoint"
     assert "worker memory" in result.output and "peak" in result.output
+    cold = [line.split() for line in result.output.splitlines() if line.startswith(("cold (first", "warm (new"))]
+    assert [row[3] for row in cold] == ["1", "1"] and all(row[-1] == "0" for row in cold)  # one client, no errors
+    assert "cold p50" in result.output and "never-asked questions" in result.output
     assert llm_part.startswith(": one token every 1 ms")
     table = llm_part.split("first sentence p50", 1)[1].splitlines()[1:4]
     assert [line.split()[:3] for line in table] == [["1", "stream", "/v1/chat"], ["1", "stream", "chat/compl."],

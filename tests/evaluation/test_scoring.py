@@ -145,3 +145,26 @@ def test_percentile_interpolates_between_ranks() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([10], 95) == 10
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
+
+
+def test_the_bottom_line_holds_every_expected_fact_in_the_first_paragraph() -> None:
+    text = "Bottom line: response was 71% at day 1 [1]\n\nWhat the studies found:\n- It lasted 1 week [1]"
+    assert score_turn(turn(facts=[["71%"]]), answer(text), GUARD).bottom_line_ok is True
+    late = score_turn(turn(facts=[["71%"], ["1 week"]]), answer(text), GUARD)
+    assert late.bottom_line_ok is False and late.facts_found == 2 and late.passed
+    assert score_turn(turn(), answer(text), GUARD).bottom_line_ok is None
+    assert score_turn(turn(kind="abstain", facts=[["warfarin"]]), answer("no", []), GUARD).bottom_line_ok is None
+
+
+def test_abstention_precision_recall_and_wrong_abstentions() -> None:
+    abstaining = answer("The studies here do not report on ketamine with warfarin.", [], abstained=True)
+    right = score_turn(turn(kind="abstain"), abstaining, GUARD)
+    missed = score_turn(turn(kind="abstain"), answer(), GUARD)
+    wrong = score_turn(turn(), abstaining, GUARD)
+    answered = score_turn(turn(), answer(), GUARD)
+    cited = score_turn(turn(kind="abstain"), answer("Not covered [1]", abstained=True), GUARD)
+    m = Metrics.of([(right, 1.0), (missed, 1.0), (wrong, 1.0), (answered, 1.0), (cited, 1.0)])
+    assert (m.abstain_precision.hits, m.abstain_precision.total) == (1, 2)
+    assert (m.abstain_recall.hits, m.abstain_recall.total) == (1, 3)
+    assert (m.wrong_abstain.hits, m.wrong_abstain.total) == (1, 2)
+    assert m.to_dict()["bottom_line"] == {"value": None, "hits": 0, "total": 0}

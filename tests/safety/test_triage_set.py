@@ -37,9 +37,11 @@ def test_the_split_is_fixed_by_the_group_alone() -> None:
     assert 0.65 < shares.count("train") / 4000 < 0.75 and 0.12 < shares.count("test") / 4000 < 0.18
 
 
-def test_the_external_file_is_never_trained_on() -> None:
-    external = [m for m in load_set(SET) if m.split == "external"]
-    assert external and all(m.id.startswith("ext-") for m in external)
+def test_the_external_files_are_never_trained_on() -> None:
+    messages = load_set(SET)
+    external = [m for m in messages if m.split == "external"]
+    assert {m.source for m in external} == {"external_test", "external_test2"}
+    assert not [m for m in messages if m.source.startswith("external") and m.split != "external"]
 
 
 def _write(folder: Path, rows: list[dict[str, object]]) -> None:

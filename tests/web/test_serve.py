@@ -59,7 +59,9 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
             with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a worker still starting may answer late
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            # The kernel queues a connection on the listening socket before any worker has finished loading
+            # the index, so an early request can time out rather than be refused: both mean "not yet".
             time.sleep(0.3)
     pytest.fail("assistant serve did not become ready in time")
 

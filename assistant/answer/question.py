@@ -1,0 +1,262 @@
+"""Question analysis: what a question is about (its focus) and what kind of answer it expects.
+
+The focus is the question's content words once the words that only frame a question ("what did ...
+find", "patients", "how long") and the words every question here shares ("ketamine", "depression")
+are set aside; a phrase of the synonym table (prompts/synonyms.yaml) counts as one concept, covered
+by any of its spellings. A concept is *absent* when no document of the index uses it, in any of its
+forms or inflections ("pregnancy" also matches "pregnant", "clinic" matches "clinical"): a question
+about ketamine with warfarin, when no study mentions warfarin, cannot be answered from this corpus
+whatever the retriever returns. The expected kind of answer (a time for "how soon", a rate for
+"what rate") comes from cue patterns in prompts/answers.yaml and is matched against the typed spans
+the sentence index stores for every sentence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.index.bm25 import STOP_WORDS, tokenize
+from assistant.index.embeddings import TOKENIZER_PATH
+from assistant.index.live import Snapshot
+from assistant.prompt_files import AnswersFile
+from assistant.retrieval.synonyms import SynonymTable
+
+CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
+MIN_STEM = 5  # shorter words must match exactly
+RARE = 15_000  # vocabulary rank beyond which a word is specific (drug, condition, test names)
+SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
+_CLAUSES = re.compile(r"(?<=[.:;!?])\s+")
+_PARTS = re.compile(r"(?<=[.:;!?])\s+|,\s*(?:and )?then\s+")
+ASKING = re.compile(r"\?|^\W*(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+                    r"should|would|will|has|have|had|may|might|tell|explain|describe|list|give|compare|summari[sz]e|"
+                    r"and|or|but|so)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing a question is about, as it said it, and the corpus tokens that cover it."""
+
+    surface: str
+    tokens: frozenset[str]  # corpus tokens that count as mentioning it (inflections, synonyms)
+    label: bool = False  # it names a study, trial or author (covered by a document's labels)
+
+    @property
+    def absent(self) -> bool:
+        return not self.tokens
+
+
+@dataclass(frozen=True)
+class Analysis:
+    focus: tuple[Concept, ...]
+    kinds: tuple[str, ...]
+    span_kinds: frozenset[str]
+    subject: str
+    asks_filler: bool
+    asks_design: bool
+    asks: bool = True  # the message asks something (a planted "new instruction" does not)
+    numbers: frozenset[str] = frozenset()  # numbers the question names ("at 24 hours", "over 75")
+    covered_clause: bool = False  # one clause of a longer message asks about nothing absent
+
+    @property
+    def not_covered(self) -> bool:
+        """The question asks about something no document mentions, and no part of it can be answered."""
+        return bool(self.absent) and self.asks and not self.covered_clause
+
+    @property
+    def absent(self) -> tuple[Concept, ...]:
+        return tuple(c for c in self.focus if c.absent)
+
+    def coverage(self, tokens: frozenset[str] | set[str]) -> float:
+        """Share of the focus concepts that ``tokens`` (a sentence plus its document's labels) mention."""
+        present = [c for c in self.focus if not c.absent]
+        if not present:
+            return 1.0
+        return sum(bool(c.tokens & tokens) for c in present) / len(present)
+
+
+@lru_cache(maxsize=2)
+def _word_ranks(tokenizer_path: Path) -> dict[str, int]:
+    vocab = json.loads(tokenizer_path.read_text(encoding="utf-8"))["model"]["vocab"]
+    return {word: rank for word, rank in vocab.items() if word.isalpha()}
+
+
+def rarity(word: str) -> int:
+    """How uncommon a word is in general English: its rank in the embedding model's WordPiece vocabulary,
+    which is ordered roughly by frequency; a word the vocabulary does not hold whole ("warfarin") is rarest."""
+    return _word_ranks(TOKENIZER_PATH).get(word.lower(), 1_000_000)
+
+
+def missing_names(absent: Iterable[Concept]) -> list[str]:
+    """What an abstention names: the most specific absent concept, and a second one as specific as it."""
+    ordered = sorted(absent, key=lambda c: -max(rarity(w) for w in c.surface.split()))
+    if not ordered:
+        return []
+    names = [ordered[0].surface]
+    if len(ordered) > 1 and rarity(ordered[1].surface.split()[0]) >= 1_000_000:
+        names.append(ordered[1].surface)
+    return names
+
+
+def stem_prefix(word: str) -> str | None:
+    """The prefix two inflections of a word share ("recreational"/"recreationally"), or None for short words."""
+    if len(word) < MIN_STEM or not word.isalpha():
+        return None
+    return word[:max(MIN_STEM, len(word) - 4)]
+
+
+def question_part(message: str) -> str:
+    """The clause that asks, when a message also says who is asking ("I'm a resident: how quickly ...?"),
+    or the follow-up itself without the earlier questions condensing appended to it."""
+    message = message.split(CONTEXT_MARK)[0]
+    clauses = [c for c in _CLAUSES.split(message.strip()) if c.strip()]
+    asking = [c for c in clauses if c.rstrip().endswith("?")]
+    return " ".join(asking) if asking and len(asking) < len(clauses) else message
+
+
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """One generation's words, sorted for prefix search, and the tokens that name or label each document."""
+
+    generation: str
+    words: list[str]
+    names: dict[str, frozenset[str]]
+    labels: dict[str, frozenset[str]]
+    all_names: frozenset[str]
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> _Vocabulary:
+        names: dict[str, frozenset[str]] = {}
+        labels: dict[str, frozenset[str]] = {}
+        for doc, meta in snap.documents.items():
+            title = str(meta.get("title", ""))
+            acronyms = " ".join(a for a in ACRONYM.findall(title) if len(a) >= 4 or "-" in a)
+            names[doc] = frozenset(tokenize(f"{meta.get('short_name', '')} {meta.get('surname', '')} "
+                                            f"{meta.get('authors', '')} {acronyms}"))
+            labels[doc] = names[doc] | frozenset(tokenize(title))
+        return cls(snap.name, sorted(snap.doc_freq), names, labels, frozenset().union(*names.values()))
+
+
+class QuestionAnalyser:
+    """Reads questions against one index generation; the vocabulary index is rebuilt when it changes."""
+
+    def __init__(self, answers: AnswersFile, synonyms: SynonymTable) -> None:
+        self.answers = answers
+        self.synonyms = synonyms
+        self._ignored = frozenset(w.lower() for w in [*answers.frame_words, *answers.domain_words]) | STOP_WORDS
+        self._kinds = {name: [re.compile(p, re.IGNORECASE) for p in kind.cues]
+                       for name, kind in answers.answer_kinds.items()}
+        self._filler = [re.compile(p, re.IGNORECASE) for p in answers.asks_filler]
+        self._design = re.compile(r"\b(design|designed|method|methods|how was .* (done|run|conducted))\b", re.I)
+        self._vocab: _Vocabulary | None = None
+        self._lock = threading.Lock()
+
+    def _vocabulary(self, snap: Snapshot) -> _Vocabulary:
+        with self._lock:
+            if self._vocab is None or self._vocab.generation != snap.name:
+                self._vocab = _Vocabulary.of(snap)
+            return self._vocab
+
+    def document_labels(self, snap: Snapshot) -> dict[str, frozenset[str]]:
+        """Per document, the tokens every one of its sentences counts as mentioning (title, names, year)."""
+        return self._vocabulary(snap).labels
+
+    def document_names(self, snap: Snapshot) -> dict[str, frozenset[str]]:
+        """Per document, the tokens that name it: authors, short name, trial acronyms of its title."""
+        return self._vocabulary(snap).names
+
+    def _forms(self, word: str, vocab: list[str], known: dict[str, int]) -> frozenset[str]:
+        found = {word} if word in known else set()
+        prefix = stem_prefix(word)
+        if prefix:
+            start = bisect.bisect_left(vocab, prefix)
+            while start < len(vocab) and vocab[start].startswith(prefix):
+                found.add(vocab[start])
+                start += 1
+        return frozenset(found)
+
+    def _concept(self, surface: str, words: Iterable[str], vocab: list[str], snap: Snapshot,
+                 labels: frozenset[str]) -> Concept:
+        tokens: set[str] = set()
+        for word in words:
+            tokens |= self._forms(word, vocab, snap.doc_freq)
+        return Concept(surface, frozenset(tokens), label=bool(tokens & labels))
+
+    def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
+        vocabulary = self._vocabulary(snap)
+        vocab, labels = vocabulary.words, vocabulary.all_names
+        lowered = text.lower()
+        concepts: list[Concept] = []
+        claimed: set[str] = set()
+        for group in self.synonyms.groups:
+            said = [term for term in group if re.search(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])", lowered)]
+            if not said:
+                continue
+            words = {t for term in said for t in tokenize(term)}
+            if words <= self._ignored:
+                claimed |= words
+                continue
+            # Every spelling of the group covers it; only whole words of the group need to be in a sentence.
+            forms = {t for term in group for t in tokenize(term) if t not in self._ignored}
+            concepts.append(self._concept(said[0], forms, vocab, snap, labels))
+            claimed |= words
+        for token in dict.fromkeys(tokenize(text)):
+            if token in claimed or token in self._ignored or token.isdigit() or len(token) < 3:
+                continue
+            if re.fullmatch(r"[\d.,/%-]+", token) or re.match(r"\d", token):
+                continue  # quantities ("24-hour", "0.5") are not topics
+            if "-" in token or "/" in token:
+                if set(re.split(r"[-/]", token)) <= self._ignored:
+                    continue
+                if token in snap.doc_freq:
+                    concepts.append(Concept(token, frozenset({token}), label=token in labels))
+                    claimed |= set(re.split(r"[-/]", token))
+                    continue
+                if re.search(r"\d", token):  # a trial or gene name no document uses ("sustain-3", "cyp2b6")
+                    concepts.append(Concept(token, frozenset()))
+                    claimed |= set(re.split(r"[-/]", token))
+                continue  # its parts are read on their own
+            if re.search(r"\d", token):
+                concepts.append(Concept(token, frozenset({token}) if token in snap.doc_freq else frozenset()))
+                continue
+            concepts.append(self._concept(token, [token], vocab, snap, labels))
+        return concepts
+
+    def analyse(self, question: str, snap: Snapshot) -> Analysis:
+        asking = question_part(question)
+        kinds = tuple(name for name, cues in self._kinds.items() if any(c.search(asking) for c in cues)) or \
+            tuple(name for name, cues in self._kinds.items() if any(c.search(question) for c in cues))
+        spans = frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
+        subject = SUBJECT.search(question)
+        focus = self._focus(asking, snap)
+        own = question.split(CONTEXT_MARK)[0]
+        parts = [c for c in _PARTS.split(own) if c.strip()]
+        said = " ".join(c for c in parts if c not in asking)
+        if said:
+            # What the writer says around the question counts when it names something specific ("My patient
+            # takes warfarin."), not when it says who is asking ("I'm a resident preparing a talk").
+            focus += [c for c in self._focus(said, snap) if c.absent and rarity(c.surface) >= RARE]
+        asks = [c for c in parts if ASKING.search(c)]
+        covered_clause = len(asks) > 1 and any(
+            (SUBJECT.search(c) or found) and not any(f.absent for f in found)
+            for c in asks for found in [self._focus(c, snap)])
+        if asking != question and not any(c.label for c in focus):
+            # A follow-up keeps the study its conversation was about ("How many patients did it include?").
+            focus += [c for c in self._focus(question, snap) if c.label and c not in focus]
+        return Analysis(
+            focus=tuple(focus), kinds=kinds, span_kinds=spans,
+            subject=subject.group(1).lower() if subject else "ketamine",
+            asks_filler=any(p.search(asking) for p in self._filler), asks_design=bool(self._design.search(asking)),
+            asks=bool(ASKING.search(question)),
+            covered_clause=covered_clause,
+            numbers=frozenset(t for t in tokenize(asking) if re.fullmatch(r"\d+(?:\.\d+)?", t)),
+        )

@@ -1,0 +1,61 @@
+"""Typed spans of an evidence sentence: the numbers and names a question's answer is made of.
+
+"How soon" wants a time, "what rate" a percentage, "which dose" an amount in mg or mg/kg, "how many
+patients" a sample size. Finding these once, at ingest, lets the answer engine prefer the sentence
+that carries the kind of answer the question expects without reading every sentence again per
+request. Each recogniser is one named pattern; a span is (kind, the text it matched).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_NUM = r"\d+(?:[.,]\d+)?"
+_RANGE = rf"{_NUM}(?:\s*(?:-|–|to)\s*{_NUM})?"
+
+PATTERNS: tuple[tuple[str, str], ...] = (
+    ("percent", rf"{_RANGE}\s*(?:%|per ?cent\b|percent\b)"),
+    ("dose_per_kg", rf"{_RANGE}\s*mg\s*/\s*kg"),
+    ("dose", rf"{_RANGE}\s*(?:mg|milligrams?)\b(?!\s*/)"),
+    ("minutes", rf"{_RANGE}\s*(?:min|mins|minutes?)\b"),
+    ("hours", rf"(?:{_RANGE}\s*(?:h|hrs?|hours?)\b|\b(?:one|two|three|four|six|twelve)\s+hours?\b|\bhour\s+\d+\b)"),
+    ("days", rf"(?:{_RANGE}\s*days?\b|\bdays?\s+{_RANGE}\b|\b(?:one|two|three|four|five|seven|ten)\s+days?\b)"),
+    ("weeks", rf"(?:{_RANGE}\s*weeks?\b|\bweeks?\s+{_NUM}\b|\b(?:one|two|three|four|six|eight)\s+weeks?\b|\ba week\b)"),
+    ("months", rf"(?:{_RANGE}\s*months?\b|\b(?:one|two|three|six|twelve)\s+months?\b)"),
+    ("p_value", r"\bp\s*(?:=|<|>|≤|<=)\s*0?\.\d+"),
+    ("ci", r"\b(?:95\s*%\s*)?(?:confidence interval|CI)\b"),
+    ("effect_size", rf"\b(?:OR|HR|RR|NNT|SMD|Cohen'?s?\s*d|d|g|odds ratio|hazard ratio|risk ratio|number needed to "
+                    rf"treat|effect size)\s*(?:\(\w+\)\s*)?(?:of|=|was|:)?\s*-?{_NUM}"),
+    ("sample_size", r"(?:\bn\s*=\s*\d+|\b\d+\s+(?:of\s+\d+\s+)?(?:patients|participants|adults|subjects|people|"
+                    r"completers|volunteers|users|rcts|trials|studies|randomi[sz]ed)\b)"),
+    ("points", rf"{_NUM}\s*points?\b"),
+    ("difference", rf"\b(?:difference|differed|lower|higher|reduction|change)\b[^.;]{{0,60}}?(?:was|of|by)\s+"
+                   rf"-?{_NUM}\b"),
+    ("count", rf"\b(?:a |the )?(?:median|mean|average|total) of {_NUM}\b"),
+    ("year", r"\b(?:19[5-9]\d|20[0-4]\d)\b"),
+    ("scale", r"\b(?:MADRS|Montgomery[- ]As?berg|HDRS|HAM-?D|Hamilton|SSI|Scale for Suicid\w+ Ideation|BSS|QIDS|"
+              r"CADSS|BPRS|BDI|C-SSRS|YMRS|CGI)\b"),
+    ("trial", r"\b(?:TRANSFORM|SUSTAIN|ASPIRE)[- ]?(?:\d|I{1,3})\b"),
+)
+RECOGNISERS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in PATTERNS)
+
+
+def find_spans(sentence: str) -> list[tuple[str, str]]:
+    """Every (kind, text) in ``sentence``, in recogniser order, each text once per kind."""
+    found: list[tuple[str, str]] = []
+    for kind, pattern in RECOGNISERS:
+        for match in pattern.finditer(sentence):
+            item = (kind, match.group(0).strip())
+            if item not in found:
+                found.append(item)
+    return found
+
+
+def encode(spans: Iterable[tuple[str, str]]) -> str:
+    """Spans as one metadata string (Chroma metadata holds scalars only)."""
+    return "\n".join(f"{kind}\t{text}" for kind, text in spans)
+
+
+def decode(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((kind, value) for kind, _, value in (line.partition("\t") for line in text.split("\n") if line))
