@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -269,11 +270,18 @@ COLD_QUESTIONS = 40  # never-asked questions timed on the fresh server before th
 @click.option("--duration", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds per run.")
 @click.option("--workers", type=int, help="gunicorn workers (default: settings).")
 @click.option("--threads", type=int, help="Threads per worker (default: settings).")
+@click.option("--engine", type=click.Choice(["extractive", "llm"]), help=(
+    "Answer engine (default: settings). llm: against a stub model that the bench starts on loopback, which "
+    "copies its draft from the passages at --token-ms per token."))
+@click.option("--token-ms", type=click.FloatRange(min=0), default=20.0, show_default=True,
+              help="With --engine llm: the stub model's pace, milliseconds per token.")
 @click.pass_context
 def bench_http(ctx: click.Context, questions_path: Path, duration: float, workers: int | None,
-               threads: int | None) -> None:
+               threads: int | None, engine: str | None, token_ms: float) -> None:
     """POST /v1/chat latency for 1 and for 8 concurrent clients against `assistant serve` on loopback, then
-    the time to the first text delta of one streaming client on /v1/chat, /v1/chat/completions and /api/chat."""
+    the time to the first text delta of one streaming client on /v1/chat, /v1/chat/completions and /api/chat;
+    with --engine llm, the time to the first sentence beside the time to the whole answer."""
+    from assistant.evaluation import llm_bench
     from assistant.evaluation.load import LoadPlan
     from assistant.evaluation.load_bench import Run, render_report
 
@@ -281,8 +289,16 @@ def bench_http(ctx: click.Context, questions_path: Path, duration: float, worker
             Run("1 stream /v1/chat", LoadPlan(1, duration, stream=True)),
             Run("1 stream chat/compl.", LoadPlan(1, duration, stream=True, protocol="openai")),
             Run("1 stream /api/chat", LoadPlan(1, duration, stream=True, protocol="ai-sdk"))]
-    report = _run_load_bench(_settings(ctx), questions_path, runs, workers, threads, cold_questions=COLD_QUESTIONS)
-    click.echo(render_report(report))
+    settings = _settings(ctx)
+    if engine == "extractive":
+        settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"engine": engine})})
+    stubbed = llm_bench.stub_model(settings, token_ms / 1000) if engine == "llm" else nullcontext((settings, None))
+    with stubbed as (settings, stub):
+        report = _run_load_bench(settings, questions_path, runs, workers, threads, cold_questions=COLD_QUESTIONS)
+        shown = render_report(report)
+        if stub is not None:
+            shown += "\n\n" + llm_bench.render(report, llm_bench.stub_run(stub))
+    click.echo(shown)
     sys.exit(1 if report.errors or (report.cold and any(r.errors for r in report.cold)) else 0)
 
 

@@ -8,12 +8,13 @@ conversation comes from (a request's id, a Slack thread, a replay script) and wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.answer.service import AnswerService
 from assistant.conversations import ConversationStore
-from assistant.domain import Answer, Turn
+from assistant.conversations.store import new_id
+from assistant.domain import Answer, AnswerEvent, Closing, Turn
 from assistant.retrieval.filters import Filters
 
 
@@ -51,5 +52,27 @@ class ConversationService:
         answer = self.answers.answer(message, history, filters)
         if not store:
             return Asked(answer)
-        conversation_id = conversation_id or self.store.create_conversation(channel)
-        return Asked(answer, conversation_id, self.store.add_turn(conversation_id, message, answer))
+        return self._store(message, answer, conversation_id, channel)
+
+    def ids_for(self, store: bool, conversation_id: str | None) -> tuple[str | None, str | None]:
+        """The conversation and message ids a streamed turn will be stored under, known before its answer
+        so that a stream can announce them first (both None when nothing will be stored)."""
+        if not store:
+            return None, None
+        return conversation_id or new_id("conv"), new_id("msg")
+
+    def stream(self, message: str, history: Sequence[Turn], filters: Filters | None = None, *,
+               ids: tuple[str | None, str | None] = (None, None), conversation_id: str | None = None,
+               channel: str = "web") -> Iterator[AnswerEvent]:
+        """``ask`` as the answer service's events, for channels that stream: the turn is stored under ``ids``
+        (from ``ids_for``; none means not stored) once the answer is complete, before its ``Closing`` event
+        goes out, so a client never sees an id that points nowhere."""
+        for event in self.answers.stream(message, history, filters):
+            if isinstance(event, Closing) and ids[1] is not None:
+                self._store(message, event.answer, conversation_id, channel, ids)
+            yield event
+
+    def _store(self, message: str, answer: Answer, conversation_id: str | None, channel: str,
+               ids: tuple[str | None, str | None] = (None, None)) -> Asked:
+        conversation_id = conversation_id or self.store.create_conversation(channel, conversation_id=ids[0])
+        return Asked(answer, conversation_id, self.store.add_turn(conversation_id, message, answer, message_id=ids[1]))

@@ -7,6 +7,7 @@ They sit below ``safety`` and ``answer`` (both produce parts of an ``Answer``) a
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +70,39 @@ class Answer(_Model):
     crisis_message: str | None = Field(None, description="Shown first, before any evidence, when escalated.")
     standalone_query: str | None = Field(None, description="The question as retrieval saw it after condensing.")
     engine: str = "extractive"
+
+
+class Opening(_Model):
+    """The start of a streamed answer: what a client shows before any text (the crisis message first)."""
+
+    safety: Safety
+    abstained: bool
+    crisis_message: str | None
+    engine: str
+
+
+class TextPiece(_Model):
+    """More answer text; the pieces of one answer, joined, are exactly ``Answer.answer``."""
+
+    text: str
+
+
+class Closing(_Model):
+    """The complete answer, once its last piece is out: citations, caveats and follow-ups are final here."""
+
+    answer: Answer
+
+
+AnswerEvent = Opening | TextPiece | Closing
+
+
+def events_of(answer: Answer) -> Iterator[AnswerEvent]:
+    """A complete answer as a stream: what the service sends for every answer it has whole at once."""
+    yield Opening(safety=answer.safety, abstained=answer.abstained, crisis_message=answer.crisis_message,
+                  engine=answer.engine)
+    if answer.answer:
+        yield TextPiece(text=answer.answer)
+    yield Closing(answer=answer)
 
 
 def clean_text(value: str, *, limit: int) -> str:

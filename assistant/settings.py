@@ -69,7 +69,10 @@ class AnswerSettings(_Group):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for the LLM engine.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the endpoint; never logged.")
-    llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one LLM call.")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, description=(
+        "Longest one LLM call may take, a streamed draft included; past it the draft ends there."))
+    llm_read_timeout_s: float = Field(10.0, gt=0, le=600, description=(
+        "Longest wait for the next piece of a streamed draft; a stalled stream ends the draft."))
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for the LLM engine.")
     llm_extra_rules: str = Field("", description="Extra lines appended to the system prompt (deployment policy).")
 

@@ -30,7 +30,6 @@ _NUMBERED = frozenset({"no", "nos", "vol", "p", "pp", "fig", "figs", "eq", "ref"
 # A candidate end: terminal punctuation, closing quotes or brackets, then citation markers ("[1]", "[lee2019]").
 _END = re.compile(r"(?P<run>[.!?…]+)[\"'”’)\]]*(?:[ \t]*\[[^\[\]\s]{1,40}\])*(?=\s|$)")
 _BREAK = re.compile(r"\n")
-_OPEN_MARKER = re.compile(r"\[[^\[\]\s]{0,40}")
 _LIST_NUMBER = re.compile(r"\s*\(?\d{1,2}")
 _STARTS = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9¿¡]")
 _OPENER = re.compile(r"[¿¡]")
@@ -103,35 +102,6 @@ def sentence_pieces(text: str) -> list[str]:
         return [text] if text else []
     starts = [0] + [a for a, _ in spans[1:]]
     return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
-
-
-def ends_sentence(buffer: str) -> bool:
-    """Whether a growing ``buffer`` (a streamed answer) ends with a complete sentence, by the same rules.
-
-    A sentence counts as complete once what follows it has begun: white space after its final punctuation
-    (and after any citation markers), or a line break. Until then the next characters may still change it
-    ("p < 0." may become "p < 0.05", "e.g." never ends one). Whatever is left when the stream ends is complete.
-    """
-    stripped = buffer.rstrip()
-    if not stripped:
-        return False
-    if "\n" in buffer[len(stripped):]:
-        return True
-    if stripped == buffer:
-        return False
-    return len(stripped) in _cuts(stripped + " X")
-
-
-def split_complete(buffer: str) -> tuple[list[str], str]:
-    """A stream's buffer as (its complete sentences, the unfinished rest to keep buffering)."""
-    spans = sentence_spans(buffer)
-    if not spans:
-        return [], buffer
-    done = spans if ends_sentence(buffer) else spans[:-1]
-    if len(done) < len(spans) and _OPEN_MARKER.fullmatch(buffer[spans[-1][0]:spans[-1][1]]):
-        done = done[:-1]  # "... 24 h. [1" - the marker being written belongs to the sentence before it
-    rest = buffer[spans[len(done)][0]:] if len(done) < len(spans) else ""
-    return [buffer[a:b] for a, b in done], rest
 
 
 # Cyrillic and Greek letters that render like Latin ones; NFKC does not fold these.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import ends_sentence, fold, sentence_pieces, split_complete, split_sentences, tokenize
+from assistant.text import fold, sentence_pieces, split_sentences, tokenize
 
 
 @pytest.mark.parametrize(("text", "sentences"), [
@@ -33,26 +33,6 @@ def test_pieces_join_back_to_the_exact_text_whole_sentences_at_a_time() -> None:
     assert "".join(pieces) == text
     assert pieces[0] == "Bottom line: it worked at 24 h. [1]\n\n"
     assert [p.strip() for p in pieces] == split_sentences(text)
-
-
-@pytest.mark.parametrize(("buffer", "complete"), [
-    ("The dose was", False),
-    ("It fell p < 0.", False),  # may become 0.05
-    ("It worked.", False),  # a citation marker may follow
-    ("It worked. ", True),
-    ("It worked at 24 h. [1] ", True),
-    ("As before, e.g. ", False),
-    ("A heading\n", True),
-    ("", False),
-])
-def test_a_growing_buffer_ends_with_a_sentence_only_once_what_follows_has_begun(buffer: str, complete: bool) -> None:
-    assert ends_sentence(buffer) is complete
-
-
-def test_a_stream_buffer_splits_into_finished_sentences_and_the_rest() -> None:
-    assert split_complete("It worked. It faded by day 7 and") == (["It worked."], "It faded by day 7 and")
-    assert split_complete("It worked. It faded. ") == (["It worked.", "It faded."], "")
-    assert split_complete("It worked at 24 h. [1") == ([], "It worked at 24 h. [1")
 
 
 def test_folding_undoes_look_alike_letters_invisible_characters_and_spacing() -> None:

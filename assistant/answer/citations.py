@@ -55,10 +55,12 @@ class CitationBuilder:
         return marker
 
 
-def resolve_markers(text: str, chunks: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
+def resolve_markers(text: str, chunks: Sequence[RetrievedChunk],
+                    builder: CitationBuilder | None = None) -> tuple[str, list[Citation]]:
     """Keep markers that point at a retrieved passage (numbered 1..len(chunks)), renumbered by first use;
-    remove the rest. Used on model output, which may invent markers."""
-    builder = CitationBuilder.empty()
+    remove the rest. Used on model output, which may invent markers. A streamed draft passes the same
+    ``builder`` for each sentence it releases, so numbering runs on across them."""
+    builder = builder or CitationBuilder.empty()
 
     def replace(match: re.Match[str]) -> str:
         number = int(match.group(1))

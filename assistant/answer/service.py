@@ -5,12 +5,17 @@ else, and a request for a personal or home dose is declined before any engine ru
 then retrieval with its relevance floor, then a screen that keeps planted instructions and
 home-dosing sentences away from the engine, then an engine, and finally caveats chosen by rules.
 Each step can only add safety, never remove what an earlier step decided.
+
+``stream`` is the service; ``answer`` collects it. With the LLM engine the answer text streams as
+the model's sentences pass the gate, so ``Opening`` (safety, engine, crisis message) comes once the
+first sentence has passed, or once the extractive engine has taken over; every other answer is
+complete before its ``Opening``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from string import Template
 
@@ -20,7 +25,18 @@ from assistant.answer.extractive import Composed, ExtractiveEngine
 from assistant.answer.follow_ups import FollowUps
 from assistant.answer.llm import LLMEngine
 from assistant.answer.question import Analysis, QuestionAnalyser, missing_names
-from assistant.domain import Answer, Caveat, Safety, SafetyCategory, Turn
+from assistant.domain import (
+    Answer,
+    AnswerEvent,
+    Caveat,
+    Closing,
+    Opening,
+    Safety,
+    SafetyCategory,
+    TextPiece,
+    Turn,
+    events_of,
+)
 from assistant.prompt_files import AnswersFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
@@ -91,17 +107,12 @@ class AnswerService:
         return replace(result, chunks=self.screen.clean(result.chunks, excluded),
                        ranked_docs=[d for d in result.ranked_docs if d not in excluded])
 
-    def _compose(self, question: str, result: RetrievalResult, analysis: Analysis) -> tuple[Composed | None, str]:
-        if self.llm:
-            drafted = self.llm.compose(question, result.chunks)
-            if drafted:
-                return drafted, "llm"
+    def _extractive(self, question: str, result: RetrievalResult, analysis: Analysis) -> Composed | None:
         expanded = self.retriever.expand(result)
         passages = self.screen.clean(expanded, self.excluded_documents(expanded))
         snap = self.retriever.index.snapshot()
         return self.extractive.compose(question, passages, snap.sentences, analysis,
-                                       self.questions.document_labels(snap),
-                                       self.questions.document_names(snap)), "extractive"
+                                       self.questions.document_labels(snap), self.questions.document_names(snap))
 
     def not_covered(self, analysis: Analysis, result: RetrievalResult) -> str:
         """Name what the studies do not cover and, when a retrieved study shares the rest of the question's
@@ -120,6 +131,15 @@ class AnswerService:
         return " ".join(said)
 
     def answer(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+        """The whole answer at once: the stream, collected."""
+        for event in self.stream(message, history, filters):
+            if isinstance(event, Closing):
+                return event.answer
+        raise RuntimeError("the answer stream ended without its answer")
+
+    def stream(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None
+               ) -> Iterator[AnswerEvent]:
+        """The answer as events: ``Opening``, ``TextPiece``s that join to the answer text, ``Closing``."""
         message = message.strip()
         history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
                    else t for t in history]
@@ -129,11 +149,12 @@ class AnswerService:
 
         def respond(body: str, *, abstained: bool, cat: SafetyCategory, result: RetrievalResult | None = None,
                     composed: Composed | None = None, engine: str = "extractive",
-                    standalone: str | None = None, declined: bool = False) -> Answer:
+                    standalone: str | None = None, declined: bool = False, text: str | None = None) -> Answer:
             citations = composed.citations if composed else []
             cited = {c.doc_id for c in citations}
             body = body or (composed.text if composed else "")
-            text = f"{crisis_text}\n\n{body}".strip() if crisis_text else body
+            if text is None:
+                text = (f"{crisis_text}\n\n{body}" if crisis_text else body).strip()
             # A declined dose or misuse request is about ketamine whatever words it used, so its caveats are due.
             caveat_list = [] if cat == "out_of_scope" and not crisis_text else self._caveats(
                 cat, message, result, cited, about_treatment=declined)
@@ -149,7 +170,8 @@ class AnswerService:
         refusal = triage.refusal
         if refusal:
             # A dose, misuse or lethal-amount request is declined without amounts; in a crisis, after the resources.
-            return respond(self._text(refusal), abstained=False, cat=category, declined=True)
+            yield from events_of(respond(self._text(refusal), abstained=False, cat=category, declined=True))
+            return
         snapshot = self.retriever.index.snapshot()
         self.scope.know_studies(snapshot.study_names)
         scope = self.scope.check(message)
@@ -157,17 +179,22 @@ class AnswerService:
             # After the resources, stay short and on the point: two cited sentences on suicidal ideation when the
             # message asked about the treatment, never a dose and never a full evidence answer.
             if scope.verdict != "in":
-                return respond("", abstained=False, cat="crisis")
-            return respond("", abstained=False, cat="crisis", composed=self.crisis.summary(snapshot.chunks))
+                yield from events_of(respond("", abstained=False, cat="crisis"))
+            else:
+                yield from events_of(respond("", abstained=False, cat="crisis",
+                                         composed=self.crisis.summary(snapshot.chunks)))
+            return
         if scope.verdict == "out":
-            return respond(self._text("out_of_scope"), abstained=True,
-                           cat="crisis" if triage.escalated else "out_of_scope")
+            yield from events_of(respond(self._text("out_of_scope"), abstained=True,
+                                     cat="crisis" if triage.escalated else "out_of_scope"))
+            return
 
         standalone = self._standalone(message, history)
         if standalone != message and (again := self.triage.classify(standalone)).refusal:
             # "And for someone my weight?" after a question on trial doses asks for a personal dose.
-            return respond(self._text(again.refusal or ""), abstained=False, cat=again.category, declined=True,
-                           standalone=standalone)
+            yield from events_of(respond(self._text(again.refusal or ""), abstained=False, cat=again.category,
+                                     declined=True, standalone=standalone))
+            return
         result = self._screened(self.retriever.retrieve(standalone, filters))
         snap = self.retriever.index.snapshot()
         repaired = result.repaired or standalone  # what retrieval embedded: the engine reuses its vector
@@ -176,32 +203,57 @@ class AnswerService:
         if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
             # An in-domain question about a concept no study mentions: say what is missing, instead of
             # quoting whatever came closest.
-            return respond(self.not_covered(analysis, result), abstained=True,
-                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
+            yield from events_of(respond(self.not_covered(analysis, result), abstained=True,
+                                         cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone))
+            return
         if evidence_too_weak(context_scope, result.weak, result.best_dense, bool(result.chunks)):
             if category == "injection":
-                return respond(self._text("injection"), abstained=True, cat="injection", standalone=standalone)
-            return respond(self._text("out_of_scope" if context_scope.verdict != "in" else "no_evidence"),
-                           abstained=True,
-                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
+                yield from events_of(respond(self._text("injection"), abstained=True, cat="injection",
+                                         standalone=standalone))
+            else:
+                reply = self._text("out_of_scope" if context_scope.verdict != "in" else "no_evidence")
+                yield from events_of(respond(reply, abstained=True, standalone=standalone,
+                                             cat="crisis" if triage.escalated else "out_of_scope"))
+            return
 
         if analysis.not_covered and category != "injection":
-            return respond(self.not_covered(analysis, result), abstained=True,
-                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
-        composed, engine = self._compose(repaired, result, analysis)
+            yield from events_of(respond(self.not_covered(analysis, result), abstained=True,
+                                         cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone))
+            return
+        # Whatever goes before the evidence: the crisis resources, then the note on an attempted injection.
+        head = "".join(f"{part}\n\n" for part in (
+            crisis_text, self._text("injection") if category == "injection" else None) if part)
+        if self.llm:
+            # The model sees the question triage judged and the conversation; retrieval used the standalone form.
+            draft = self.llm.draft(message, result.chunks, history)
+            pieces: list[str] = []
+            for released in draft:
+                if not pieces:
+                    yield Opening(safety=Safety(category=category, escalated=triage.escalated), abstained=False,
+                                  crisis_message=crisis_text, engine="llm")
+                    released = head + released
+                pieces.append(released)
+                yield TextPiece(text=released)
+            if pieces:
+                composed = Composed("".join(pieces)[len(head):], draft.citations)
+                yield Closing(answer=respond("", abstained=False, cat=category, result=result, composed=composed,
+                                             engine="llm", standalone=standalone, text="".join(pieces)))
+                return
+            log.warning("no sentence of the LLM draft was released (%s); answering with the extractive engine",
+                        draft.failure or "none passed the gate")
+        composed = self._extractive(repaired, result, analysis)
         if composed is None:
-            return respond(self._text("no_evidence"), abstained=True,
-                           cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone)
-        body = composed.text
-        if category == "injection":
-            body = f"{self._text('injection')}\n\n{body}"
-        return respond(body, abstained=False, cat=category, result=result, composed=composed, engine=engine,
-                       standalone=standalone)
+            yield from events_of(respond(self._text("no_evidence"), abstained=True,
+                                     cat="crisis" if triage.escalated else "out_of_scope", standalone=standalone))
+            return
+        body = f"{self._text('injection')}\n\n{composed.text}" if category == "injection" else composed.text
+        yield from events_of(respond(body, abstained=False, cat=category, result=result, composed=composed,
+                                 engine="extractive", standalone=standalone))
 
 
 def build_answer_service(settings: Settings, retriever: HybridRetriever, book: PromptBook) -> AnswerService:
     embedder = retriever.embedder
-    llm = LLMEngine(settings.answer, book) if settings.answer.engine == "llm" else None
+    llm = LLMEngine(settings.answer, book, settings.web.history_turns) if settings.answer.engine == "llm" else None
     answers: AnswersFile = book.typed("answers.yaml")
     return AnswerService(
         book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),

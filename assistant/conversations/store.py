@@ -60,11 +60,12 @@ class FeedbackRecord:
 class ConversationStore(Protocol):
     engine: Engine  # the Slack installation store shares the database
 
-    def create_conversation(self, channel: str = "web", external_ref: str | None = None) -> str: ...
+    def create_conversation(self, channel: str = "web", external_ref: str | None = None,
+                            conversation_id: str | None = None) -> str: ...
     def get_or_create_by_ref(self, external_ref: str, channel: str) -> str: ...
     def get_conversation(self, conversation_id: str) -> Conversation | None: ...
     def history(self, conversation_id: str, limit: int = 6) -> list[Turn]: ...
-    def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str: ...
+    def add_turn(self, conversation_id: str, user: str, answer: Answer, message_id: str | None = None) -> str: ...
     def delete_conversation(self, conversation_id: str) -> bool: ...
     def message_exists(self, message_id: str) -> bool: ...
     def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str: ...
@@ -152,7 +153,8 @@ def _turn(user: str, answer: dict[str, Any]) -> Turn:
                 escalated=bool((answer.get("safety") or {}).get("escalated")))
 
 
-def _new_id(prefix: str) -> str:
+def new_id(prefix: str) -> str:
+    """A random id (``conv_...``, ``msg_...``): a stream announces the ids of a turn before it is written."""
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
@@ -214,8 +216,9 @@ class SqlConversationStore:
         return applied
 
     @_available
-    def create_conversation(self, channel: str = "web", external_ref: str | None = None) -> str:
-        conversation_id = _new_id("conv")
+    def create_conversation(self, channel: str = "web", external_ref: str | None = None,
+                            conversation_id: str | None = None) -> str:
+        conversation_id = conversation_id or new_id("conv")
         with self.engine.begin() as conn:
             conn.execute(conversations.insert().values(
                 id=conversation_id, channel=channel, external_ref=external_ref, created_at=time.time()))
@@ -261,8 +264,8 @@ class SqlConversationStore:
         return [_turn(r.user_message, json.loads(r.answer_json)) for r in reversed(rows)]
 
     @_available
-    def add_turn(self, conversation_id: str, user: str, answer: Answer) -> str:
-        message_id = _new_id("msg")
+    def add_turn(self, conversation_id: str, user: str, answer: Answer, message_id: str | None = None) -> str:
+        message_id = message_id or new_id("msg")
         payload = answer.model_dump_json()
         for attempt in range(20):
             try:
@@ -304,7 +307,7 @@ class SqlConversationStore:
 
     @_available
     def add_feedback(self, message_id: str, rating: Rating, comment: str | None, source: str) -> str:
-        feedback_id = _new_id("fb")
+        feedback_id = new_id("fb")
         with self.engine.begin() as conn:
             conn.execute(feedback.insert().values(
                 id=feedback_id, message_id=message_id, rating=rating, comment=comment, source=source,
@@ -322,7 +325,7 @@ class SqlConversationStore:
     def vote(self, message_id: str, voter: str, rating: Rating, source: str) -> str:
         """Record ``voter``'s feedback on an answer, replacing their earlier vote on it (if any)."""
         for attempt in range(5):
-            feedback_id = _new_id("fb")
+            feedback_id = new_id("fb")
             try:
                 with self._write_lock, self.engine.begin() as conn:
                     key = (votes.c.message_id == message_id) & (votes.c.voter == voter)

@@ -16,15 +16,25 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from assistant.domain import DEFAULT_MAX_MESSAGE_CHARS, Answer, Caveat, Citation, Safety
+from assistant.domain import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    Answer,
+    AnswerEvent,
+    Caveat,
+    Citation,
+    Closing,
+    Safety,
+    TextPiece,
+    events_of,
+)
 from assistant.protocols.conversation import Said, context_text, question_text
-from assistant.protocols.text import answer_text, text_pieces
+from assistant.protocols.text import answer_text, pieces, section_pieces
 
 MODEL_ID = "ketamine-evidence-assistant"
 OWNER = "ketamine-evidence-assistant"
@@ -229,9 +239,20 @@ def first_chunk(ident: str, created: int) -> dict[str, Any]:
 
 def answer_chunks(answer: Answer, ident: str, created: int) -> Iterator[dict[str, Any]]:
     """The content in pieces, then the closing chunk with ``finish_reason`` and the extension fields."""
-    for piece in text_pieces(answer):
-        yield _chunk(ident, created, Delta(content=piece))
-    yield _chunk(ident, created, Delta(), finish="stop", answer=answer)
+    yield from stream_chunks(events_of(answer), ident, created)
+
+
+def stream_chunks(events: Iterable[AnswerEvent], ident: str, created: int) -> Iterator[dict[str, Any]]:
+    """The same chunks from the answer service's stream: the answer's sentences as they are released, then
+    the references and caveats and the closing chunk once the answer is complete."""
+    for event in events:
+        if isinstance(event, TextPiece):
+            for piece in pieces(event.text):
+                yield _chunk(ident, created, Delta(content=piece))
+        elif isinstance(event, Closing):
+            for piece in section_pieces(event.answer):
+                yield _chunk(ident, created, Delta(content=piece))
+            yield _chunk(ident, created, Delta(), finish="stop", answer=event.answer)
 
 
 def models(started: float) -> dict[str, Any]:

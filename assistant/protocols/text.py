@@ -58,6 +58,11 @@ def answer_text(answer: Answer) -> str:
 def text_pieces(answer: Answer) -> Iterator[str]:
     """The same text in stream-sized pieces (sentences, then one piece per section) that join back exactly."""
     yield from pieces(answer.answer.strip())
+    yield from section_pieces(answer)
+
+
+def section_pieces(answer: Answer) -> Iterator[str]:
+    """The references and the caveats, one piece each: what follows the answer once it is complete."""
     for section in (references_section(answer.citations), caveats_section(answer.caveats)):
         if section:
             yield "\n\n" + section

@@ -17,15 +17,25 @@ Each source part's ``providerMetadata.assistant`` is the citation object of ``/v
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from assistant.domain import DEFAULT_MAX_MESSAGE_CHARS, Answer, Caveat, Citation, Safety
+from assistant.domain import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    Answer,
+    AnswerEvent,
+    Caveat,
+    Citation,
+    Opening,
+    Safety,
+    TextPiece,
+    events_of,
+)
 from assistant.protocols.conversation import Said, context_text, question_text
-from assistant.protocols.text import text_pieces
+from assistant.protocols.text import pieces, section_pieces
 
 HEADER = "x-vercel-ai-ui-message-stream"
 VERSION = "v1"
@@ -180,9 +190,25 @@ def source(citation: Citation) -> dict[str, Any]:
 
 def answer_chunks(answer: Answer, ident: str) -> Iterator[dict[str, Any]]:
     """Everything after ``start``, in the documented order."""
+    yield from stream_chunks(events_of(answer), ident)
+
+
+def stream_chunks(events: Iterable[AnswerEvent], ident: str) -> Iterator[dict[str, Any]]:
+    """The same chunks from the answer service's stream: text deltas as sentences are released, the rest
+    once the answer is complete."""
     text_id = f"text_{ident.removeprefix('msg_')}"
-    yield TextStartChunk(type="text-start", id=text_id).model_dump(mode="json")
-    for piece in text_pieces(answer):
+    for event in events:
+        if isinstance(event, Opening):
+            yield TextStartChunk(type="text-start", id=text_id).model_dump(mode="json")
+        elif isinstance(event, TextPiece):
+            for piece in pieces(event.text):
+                yield TextDeltaChunk(type="text-delta", id=text_id, delta=piece).model_dump(mode="json")
+        else:
+            yield from _closing(event.answer, text_id)
+
+
+def _closing(answer: Answer, text_id: str) -> Iterator[dict[str, Any]]:
+    for piece in section_pieces(answer):
         yield TextDeltaChunk(type="text-delta", id=text_id, delta=piece).model_dump(mode="json")
     yield TextEndChunk(type="text-end", id=text_id).model_dump(mode="json")
     for citation in sorted(answer.citations, key=lambda c: c.marker):

@@ -16,7 +16,7 @@ from flask import Blueprint, Response
 from assistant.protocols import ui_stream
 from assistant.protocols.conversation import conversation
 from assistant.web import context, sse
-from assistant.web.asking import ask, stream
+from assistant.web.asking import ask_streaming, stream
 from assistant.web.body import parse_json
 
 bp = Blueprint("ai_sdk", __name__)
@@ -32,7 +32,7 @@ def chat() -> Response:
 
     def frames() -> Iterator[str]:
         yield sse.data(ui_stream.start(ident))
-        for chunk in ui_stream.answer_chunks(ask(asked, PROTOCOL), ident):
+        for chunk in ui_stream.stream_chunks(ask_streaming(asked, PROTOCOL), ident):
             yield sse.data(chunk)
 
     return stream(frames, lambda status, body: sse.data(ui_stream.error(body["error"]["message"])),

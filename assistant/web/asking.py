@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
-from assistant.domain import Answer
+from assistant.domain import Answer, AnswerEvent, Closing
 from assistant.errors import AssistantError
 from assistant.protocols.conversation import Conversation
 from assistant.web import context, sse
@@ -24,13 +24,23 @@ log = logging.getLogger("assistant.web.asking")
 
 
 def ask(asked: Conversation, protocol: str) -> Answer:
+    for event in ask_streaming(asked, protocol):
+        if isinstance(event, Closing):
+            return event.answer
+    raise RuntimeError("the answer stream ended without its answer")
+
+
+def ask_streaming(asked: Conversation, protocol: str) -> Iterator[AnswerEvent]:
+    """The answer service's stream for one protocol request; counted and logged once the answer is complete."""
     log.debug("protocol message", extra={"fields": {"message_text": asked.question, "protocol": protocol}})
-    answer = context.services().conversation.ask(asked.question, asked.history, store=False).answer
-    current_metrics().record_answer(answer)
-    log.info("answered", extra={"fields": {
-        "protocol": protocol, "category": answer.safety.category, "abstained": answer.abstained,
-        "citations": len(answer.citations), "engine": answer.engine, "history_turns": len(asked.history)}})
-    return answer
+    for event in context.services().conversation.stream(asked.question, asked.history):
+        if isinstance(event, Closing):
+            answer = event.answer
+            current_metrics().record_answer(answer)
+            log.info("answered", extra={"fields": {
+                "protocol": protocol, "category": answer.safety.category, "abstained": answer.abstained,
+                "citations": len(answer.citations), "engine": answer.engine, "history_turns": len(asked.history)}})
+        yield event
 
 
 def stream(frames: Callable[[], Iterator[str]], failed: Callable[[int, dict[str, Any]], str],

@@ -4,7 +4,8 @@ The view parses, asks the answer service once and stores the turn; nothing here 
 the answer says. With ``"store": false`` (evaluation traffic) nothing is written: the history of a
 follow-up comes with the request, and the ids in the response are null. The turn is written
 only once the answer is complete, and a new conversation is created only then, so a failed
-request leaves nothing half-written behind. Validation and an unknown conversation are refused
+request leaves nothing half-written behind; a stream announces the ids in its first event and
+writes the turn under them at its end. Validation and an unknown conversation are refused
 before a stream starts (with their real status); a failure while answering a stream is sent as
 an ``error`` event, since the 200 is already on the wire.
 """
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from assistant.conversation import Asked
-from assistant.domain import Turn
+from assistant.domain import Answer, Opening, TextPiece, Turn
 from assistant.errors import AssistantError, NotFound
 from assistant.web import context, sse
 from assistant.web.body import parse_json
@@ -65,19 +66,33 @@ def _ask(req: ChatRequest, history: list[Turn]) -> Asked:
                                                 conversation_id=req.conversation_id, channel=WEB_CHANNEL)
     answer = asked.answer
     current_metrics().record_answer(answer)
+    _log_answered(req, answer, asked.conversation_id, asked.message_id)
+    return asked
+
+
+def _log_answered(req: ChatRequest, answer: Answer, conversation_id: str | None, message_id: str | None) -> None:
     log.info("answered" if req.store else "answered, not stored", extra={"fields": {
-        "conversation_id": asked.conversation_id if req.store else req.conversation_id,
-        **({"message_id": asked.message_id} if req.store else {"stored": False}),
+        "conversation_id": conversation_id if req.store else req.conversation_id,
+        **({"message_id": message_id} if req.store else {"stored": False}),
         "category": answer.safety.category, "abstained": answer.abstained, "citations": len(answer.citations),
         "engine": answer.engine}})
-    return asked
 
 
 def _stream(req: ChatRequest, history: list[Turn]) -> Response:
     def events() -> Iterator[str]:
         try:
-            asked = _ask(req, history)
-            yield from sse.answer_events(asked.answer, asked.conversation_id, asked.message_id)
+            conversation = context.services().conversation
+            ids = conversation.ids_for(req.store, req.conversation_id)
+            for event in conversation.stream(req.message, history, req.filters, ids=ids,
+                                             conversation_id=req.conversation_id, channel=WEB_CHANNEL):
+                if isinstance(event, Opening):
+                    yield sse.meta(event, *ids)
+                elif isinstance(event, TextPiece):
+                    yield from sse.deltas(event.text)
+                else:
+                    current_metrics().record_answer(event.answer)
+                    _log_answered(req, event.answer, *ids)
+                    yield from sse.closing(event.answer, *ids)
         except Exception as exc:  # the status line is sent: report in-band, never drop the connection
             status, body = body_for(exc)
             if not isinstance(exc, AssistantError):

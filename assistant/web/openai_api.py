@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from assistant.protocols import openai_chat
 from assistant.protocols.conversation import Conversation, conversation
 from assistant.web import context, errors, sse
-from assistant.web.asking import ask, stream
+from assistant.web.asking import ask, ask_streaming, stream
 from assistant.web.body import parse_json
 
 bp = Blueprint("openai", __name__)
@@ -52,7 +52,7 @@ def models() -> Response:
 def _stream(asked: Conversation, ident: str, created: int) -> Response:
     def frames() -> Iterator[str]:
         yield sse.data(openai_chat.first_chunk(ident, created))
-        for chunk in openai_chat.answer_chunks(ask(asked, PROTOCOL), ident, created):
+        for chunk in openai_chat.stream_chunks(ask_streaming(asked, PROTOCOL), ident, created):
             yield sse.data(chunk)
 
     return stream(frames, lambda status, body: sse.data(openai_error(status, body)[1]))

@@ -1,9 +1,9 @@
 """Server-Sent Events for a streamed answer: the event order is the widget's rendering order.
 
 ``meta`` comes first so a crisis message is on screen before any evidence; then the answer
-text in ``delta`` pieces (whole sentences, so a reader never sees half a number), then
-``citations``, ``caveats`` and ``done``. Concatenating the deltas gives exactly the answer text
-that the JSON endpoint returns.
+text in ``delta`` pieces (whole sentences, so a reader never sees half a number) as the answer
+service releases them, then ``citations``, ``caveats`` and ``done``. Concatenating the deltas
+gives exactly the answer text that the JSON endpoint returns.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from assistant.domain import Answer
+from assistant.domain import Answer, Opening
 from assistant.protocols.text import pieces
 from assistant.web.schemas import CaveatsEvent, CitationsEvent, DeltaEvent, DoneEvent, MetaEvent
 
@@ -30,12 +30,18 @@ def data(payload: dict[str, Any] | str) -> str:
     return f"data: {text}\n\n"
 
 
-def answer_events(answer: Answer, conversation_id: str | None, message_id: str | None) -> Iterator[str]:
-    meta = MetaEvent(conversation_id=conversation_id, message_id=message_id, safety=answer.safety,
-                     abstained=answer.abstained, crisis_message=answer.crisis_message, engine=answer.engine)
-    yield event("meta", meta.model_dump(mode="json"))
-    for piece in pieces(answer.answer):
+def meta(opening: Opening, conversation_id: str | None, message_id: str | None) -> str:
+    return event("meta", MetaEvent(conversation_id=conversation_id, message_id=message_id, safety=opening.safety,
+                                   abstained=opening.abstained, crisis_message=opening.crisis_message,
+                                   engine=opening.engine).model_dump(mode="json"))
+
+
+def deltas(text: str) -> Iterator[str]:
+    for piece in pieces(text):
         yield event("delta", DeltaEvent(text=piece).model_dump(mode="json"))
+
+
+def closing(answer: Answer, conversation_id: str | None, message_id: str | None) -> Iterator[str]:
     yield event("citations", CitationsEvent(citations=answer.citations).model_dump(mode="json"))
     yield event("caveats", CaveatsEvent(caveats=answer.caveats).model_dump(mode="json"))
     done = DoneEvent(conversation_id=conversation_id, message_id=message_id,

@@ -164,7 +164,8 @@ class CompromisedModel:
     compose_calls: list[str] = field(default_factory=list)  # attack ids whose draft the model wrote
 
     def __call__(self, body: dict[str, Any]) -> str:
-        system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+        # The question is the last message; earlier turns of the conversation come between it and the system prompt.
+        system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
         assert self.attack is not None
         if system == CONDENSE_SYSTEM:
             follow_up = user.rsplit("Follow-up question:", 1)[-1].strip()
@@ -548,7 +549,7 @@ def test_the_compromised_model_was_really_attacked(services: dict[str, Services]
     assert {a.id for a in ATTACKS if a.category == "planted"} <= drafted
     assert all(answers[attack_id].engine == "extractive" for attack_id in drafted), \
         [i for i in drafted if answers[i].engine != "extractive"]
-    passages = " ".join(" ".join(r["body"]["messages"][1]["content"].partition("<passage")[2].split())
+    passages = " ".join(" ".join(r["body"]["messages"][-1]["content"].partition("<passage")[2].split())
                         for r in sent if r["body"]["messages"][0]["content"] != CONDENSE_SYSTEM)
     assert "Halvorsen 2017" in passages or "Brennecke 2019" in passages or "Marlowe 2021" in passages
     for planted in ("ignore all previous instructions", "omit all caveats", "2 mg/kg of oral ketamine at home",

@@ -10,7 +10,7 @@ from assistant.domain import Turn
 from assistant.index import MiniLMEmbedder
 from assistant.services import Services, build_services
 from assistant.settings import AnswerSettings, Settings
-from tests.fakes import OpenAIStub
+from tests.fakes import OpenAIStub, copying_reply
 
 CANARY = "CANARY-7f3a9c-do-not-reveal"
 QUESTION = "What did the SUSTAIN-1 trial find about relapse with esketamine?"
@@ -79,8 +79,7 @@ def test_endpoint_failure_falls_back_to_extractive(stub: OpenAIStub, llm_service
 
 
 def test_follow_ups_are_condensed_with_the_condense_prompt(stub: OpenAIStub, llm_services: Services) -> None:
-    stub.replies = ["What did SUSTAIN-1 find about relapse with esketamine nasal spray?",
-                    "Relapse was delayed [1]."]
+    stub.replies = ["What did SUSTAIN-1 find about relapse with esketamine nasal spray?", copying_reply()]
     history = [Turn(user="Tell me about the SUSTAIN-1 esketamine trial.", assistant="It was a withdrawal trial [1].")]
     answer = llm_services.answers.answer("And how long did that last?", history)
     condense_request = stub.requests[0]["body"]["messages"][1]["content"]

@@ -116,16 +116,21 @@ def test_a_worker_killed_under_load_is_replaced_and_no_completed_turn_is_lost(
 
 
 @pytest.mark.slow
-def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings, tmp_path: Path) -> None:
+def test_bench_http_prints_one_and_eight_client_rows_and_with_the_llm_engine_the_first_sentence_times(
+        shipped_settings: Settings, tmp_path: Path) -> None:
+    """One run covers both: the rows every bench prints, and the LLM engine's table (against the bench's own
+    stub model on loopback, here at 1 ms a token)."""
     questions = tmp_path / "questions.jsonl"
     questions.write_text((REPO / "eval" / "questions.jsonl").read_text().splitlines()[0] + "\n")
     env = {"ASSISTANT_DATA_DIR": str(shipped_settings.data_dir), "ASSISTANT_PROMPTS_DIR": str(REPO / "prompts"),
            "ASSISTANT_WEB__WORKERS": "1", "ASSISTANT_WEB__THREADS": "2"}
-    result = CliRunner().invoke(main, ["bench", "http", "--duration", "2", "--questions", str(questions)], env=env)
+    result = CliRunner().invoke(main, ["bench", "http", "--duration", "2", "--questions", str(questions),
+                                       "--engine", "llm", "--token-ms", "1"], env=env)
 
     assert result.exit_code == 0, result.output
     labels = ("1 client", "8 clients", "1 stream")
-    rows = [line.split() for line in result.output.splitlines() if line.startswith(labels)]
+    generic, _, llm_part = result.output.partition("LLM engine against a stub model on loopback")
+    rows = [line.split() for line in generic.splitlines() if line.startswith(labels)]
     assert [row[:3] for row in rows] == [["1", "client", "1"], ["8", "clients", "8"], ["1", "stream", "/v1/chat"],
                                          ["1", "stream", "chat/compl."], ["1", "stream", "/api/chat"]]
     assert all(row[-1] == "0" for row in rows)  # errors column
@@ -134,6 +139,10 @@ def test_bench_http_prints_one_and_eight_client_rows(shipped_settings: Settings,
     cold = [line.split() for line in result.output.splitlines() if line.startswith(("cold (first", "warm (new"))]
     assert [row[3] for row in cold] == ["1", "1"] and all(row[-1] == "0" for row in cold)  # one client, no errors
     assert "cold p50" in result.output and "never-asked questions" in result.output
+    assert llm_part.startswith(": one token every 1 ms")
+    table = llm_part.split("first sentence p50", 1)[1].splitlines()[1:4]
+    assert [line.split()[:3] for line in table] == [["1", "stream", "/v1/chat"], ["1", "stream", "chat/compl."],
+                                                    ["1", "stream", "/api/chat"]]
 
 
 @pytest.mark.slow
