@@ -8,7 +8,8 @@ cover (with their document's labels: a sentence of the Berman study covers "Berm
 they carry the kind of answer the question expects (a time for "how soon", a rate for "what rate");
 a finding beats a description of design, and filler (where and when something was published) is
 dropped unless asked for. Near-duplicates are dropped, and the best sentence becomes the bottom
-line, the strongest evidence winning among near-equals; the rest follow strongest evidence first.
+line, the strongest evidence winning among near-equals, with a second sentence of the same study when
+it adds what the first leaves out; the rest follow strongest evidence first.
 A relevant finding that cuts the other way (a null or negative result) is kept so that
 disagreement stays visible.
 """
@@ -51,6 +52,7 @@ FINDING_CUES = re.compile(r"\d|%|superior|reduc|improv|respon|remission|greater|
 REDUNDANCY = 0.87
 
 
+COMPANION_MARGIN = 0.2  # a second bottom-line sentence scores at most this much below the first
 NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided by evidence level
 FOCUS_WEIGHT = 0.3
 KIND_BONUS = 0.35
@@ -70,6 +72,8 @@ class Candidate:
     vector: np.ndarray
     score: float = 0.0
     coverage: float = 1.0
+    kinds: frozenset[str] = frozenset()  # the typed spans the sentence carries
+    tokens: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ class ExtractiveEngine:
             score += NUMBER_BONUS * len(analysis.numbers & stokens)
             coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
             score += FOCUS_WEIGHT * coverage
-            out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score, coverage))
+            out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score, coverage, kinds, stokens))
         if analysis.focus and any(c.coverage > 0 for c in out):
             out = [c for c in out if c.coverage > 0]  # answer only from sentences that cover the focus
         return sorted(out, key=lambda c: c.score, reverse=True)
@@ -184,11 +188,33 @@ class ExtractiveEngine:
         near = [c for c in ranked if c.score >= ranked[0].score - NEAR_EQUAL]
         return min(near, key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
 
-    def _select(self, ranked: list[Candidate]) -> list[Candidate]:
+    def _companion(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
+                   question_tokens: frozenset[str]) -> Candidate | None:
+        """A second sentence of the bottom line: from the same study, nearly as good, and adding what the first
+        leaves out (a result of the expected kind it lacks, or words of the question it does not cover). A
+        finding is often told in two sentences (the arm the question compares, the restriction it asks about)."""
+        lacking = analysis.span_kinds - first.kinds
+        missing_words = question_tokens - first.tokens
+        for cand in ranked:
+            if cand is first or cand.chunk.doc_id != first.chunk.doc_id:
+                continue
+            if cand.score < first.score - COMPANION_MARGIN:
+                break
+            if float(cand.vector @ first.vector) > REDUNDANCY:
+                continue
+            if (cand.kinds & lacking) or (cand.kinds & RESULT_SPANS and cand.tokens & missing_words):
+                return cand
+        return None
+
+    def _select(self, ranked: list[Candidate], analysis: Analysis,
+                question_tokens: frozenset[str]) -> tuple[list[Candidate], int]:
+        """The sentences of the answer, and how many of them (one or two) make its bottom line."""
         if not ranked:
-            return []
+            return [], 0
         first = self._bottom_line(ranked)
-        ranked = [first, *[c for c in ranked if c is not first]]
+        companion = self._companion(first, ranked, analysis, question_tokens)
+        head = [first, companion] if companion else [first]
+        ranked = [*head, *[c for c in ranked if c not in head]]
         floor = ranked[0].score * 0.6
         chosen: list[Candidate] = []
         per_doc: dict[str, int] = {}
@@ -208,18 +234,20 @@ class ExtractiveEngine:
                 if len(chosen) >= self.max_sentences:
                     chosen.pop()
                 chosen.append(contrary)
-        return chosen
+        return chosen, len(head)
 
     def compose(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                 analysis: Analysis, labels: dict[str, frozenset[str]],
                 names: dict[str, frozenset[str]]) -> Composed | None:
-        chosen = self._select(self._candidates(question, chunks, sentences, analysis, labels, names))
+        question_tokens = frozenset(tokenize(question)) - GENERIC
+        chosen, n_head = self._select(self._candidates(question, chunks, sentences, analysis, labels, names),
+                                      analysis, question_tokens)
         if not chosen:
             return None
-        bottom, rest = chosen[0], chosen[1:]
+        bottom, rest = chosen[:n_head], chosen[n_head:]
         rest.sort(key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
         builder = CitationBuilder.empty()
-        lines = [f"Bottom line: {bottom.text} [{builder.mark(bottom.chunk, bottom.text)}]"]
+        lines = ["Bottom line: " + " ".join(f"{c.text} [{builder.mark(c.chunk, c.text)}]" for c in bottom)]
         if rest:
             lines.append("")
             lines.append("What the studies found:")
