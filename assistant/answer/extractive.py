@@ -64,6 +64,11 @@ RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 
 
+def _numbers(text: str) -> set[str]:
+    """The figures a sentence reports, to tell a second result from a restatement of the first."""
+    return set(re.findall(r"\d+(?:\.\d+)?", text))
+
+
 @dataclass(frozen=True)
 class Candidate:
     text: str
@@ -191,8 +196,9 @@ class ExtractiveEngine:
     def _companion(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
                    question_tokens: frozenset[str]) -> Candidate | None:
         """A second sentence of the bottom line: from the same study, nearly as good, and adding what the first
-        leaves out (a result of the expected kind it lacks, or words of the question it does not cover). A
-        finding is often told in two sentences (the arm the question compares, the restriction it asks about)."""
+        leaves out (a result of the expected kind it lacks, another result of the kind asked for, or a result
+        on words of the question it does not cover). A finding is often told in two sentences (the arm the
+        question compares, another time point)."""
         lacking = analysis.span_kinds - first.kinds
         missing_words = question_tokens - first.tokens
         for cand in ranked:
@@ -204,6 +210,9 @@ class ExtractiveEngine:
                 continue
             if (cand.kinds & lacking) or (cand.kinds & RESULT_SPANS and cand.tokens & missing_words):
                 return cand
+            same_kind = analysis.span_kinds & cand.kinds & first.kinds
+            if same_kind and _numbers(cand.text) - _numbers(first.text):
+                return cand  # a second result of the kind asked for (the arm compared, another time point)
         return None
 
     def _select(self, ranked: list[Candidate], analysis: Analysis,
@@ -221,7 +230,9 @@ class ExtractiveEngine:
         for cand in ranked:
             if len(chosen) >= self.max_sentences or cand.score < floor:
                 break
-            if per_doc.get(cand.chunk.doc_id, 0) >= 2:
+            # A bottom line told in two sentences does not take a finding's place among the rest.
+            allowed = 2 + (len(head) - 1 if cand.chunk.doc_id == first.chunk.doc_id else 0)
+            if per_doc.get(cand.chunk.doc_id, 0) >= allowed:
                 continue
             if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
                 continue
