@@ -57,6 +57,7 @@ NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided b
 FOCUS_WEIGHT = 0.3
 KIND_BONUS = 0.35
 DESIGN_PENALTY = 0.3
+DESIGN_ANSWERS = frozenset({"sample_size", "count", "dose", "dose_per_kg"})  # figures a design sentence reports
 FILLER_PENALTY = 0.3
 # An estimate on a named rating scale, with its CI and p-value, is a study's finding at its most specific.
 RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference", "scale"})
@@ -174,8 +175,8 @@ class ExtractiveEngine:
             kinds = flags.kinds[row]
             is_design = flags.design[row]
             score += 0.05 if flags.finding[row] and not is_design else 0.0
-            if is_design and not analysis.asks_design:
-                score -= DESIGN_PENALTY
+            if is_design and not analysis.asks_design and not kinds & analysis.span_kinds & DESIGN_ANSWERS:
+                score -= DESIGN_PENALTY  # unless it carries what was asked ("randomized 346 patients")
             if not analysis.asks_filler and flags.filler[row]:
                 score -= FILLER_PENALTY
             if analysis.span_kinds and kinds & analysis.span_kinds:
