@@ -23,7 +23,7 @@ from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import DIMENSIONS, MiniLMEmbedder
 from assistant.index.spans import decode, encode, find_spans
 
-SENTENCE_FORMAT_VERSION = 2
+SENTENCE_FORMAT_VERSION = 3  # bump when the sentence split or the span recognisers change: ingest rebuilds
 ADD_BATCH = 512
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[0-9\"'])|\n+")
 
