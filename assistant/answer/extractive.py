@@ -61,6 +61,7 @@ DESIGN_ANSWERS = frozenset({"sample_size", "count", "dose", "dose_per_kg"})  # f
 FILLER_PENALTY = 0.3
 # An estimate on a named rating scale, with its CI and p-value, is a study's finding at its most specific.
 RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference", "scale"})
+QUANTITIES = RESULT_SPANS | {"minutes", "hours", "days", "weeks", "months", "dose", "dose_per_kg"}
 RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 
@@ -197,9 +198,9 @@ class ExtractiveEngine:
     def _companion(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
                    question_tokens: frozenset[str]) -> Candidate | None:
         """A second sentence of the bottom line: from the same study, nearly as good, and adding what the first
-        leaves out (a result of the expected kind it lacks, another result of the kind asked for, or a result
-        on words of the question it does not cover). A finding is often told in two sentences (the arm the
-        question compares, another time point)."""
+        leaves out (a result of the expected kind it lacks, another result of the kind asked for, a result
+        on words of the question it does not cover, the figures behind a yes or no). A finding is often told in
+        two sentences (the arm the question compares, another time point, how high and how long)."""
         lacking = analysis.span_kinds - first.kinds
         missing_words = question_tokens - first.tokens
         for cand in ranked:
@@ -214,6 +215,8 @@ class ExtractiveEngine:
             same_kind = analysis.span_kinds & cand.kinds & first.kinds
             if same_kind and _numbers(cand.text) - _numbers(first.text):
                 return cand  # a second result of the kind asked for (the arm compared, another time point)
+            if not analysis.span_kinds and cand.kinds & QUANTITIES and not first.kinds & QUANTITIES:
+                return cand  # a yes-or-no question: the figures behind the yes (how high, how long)
         return None
 
     def _select(self, ranked: list[Candidate], analysis: Analysis,
