@@ -262,7 +262,9 @@ class ExtractiveEngine:
         bottom, rest = chosen[:n_head], chosen[n_head:]
         rest.sort(key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
         builder = CitationBuilder.empty()
-        lines = ["Bottom line: " + " ".join(f"{c.text} [{builder.mark(c.chunk, c.text)}]" for c in bottom)]
+        # One quoted sentence per line, each with its marker; the bottom line is the first paragraph.
+        lines = [f"{'Bottom line: ' if i == 0 else ''}{c.text} [{builder.mark(c.chunk, c.text)}]"
+                 for i, c in enumerate(bottom)]
         if rest:
             lines.append("")
             lines.append("What the studies found:")
