@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from assistant.cli_errors import CommandFailed, ReportingGroup
 from assistant.cli_replay import replay
 from assistant.settings import Settings, load_settings
 
@@ -19,7 +20,7 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj  # type: ignore[no-any-return]
 
 
-@click.group()
+@click.group(cls=ReportingGroup)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Ketamine Evidence Assistant: answers from a cited evidence corpus."""
@@ -36,7 +37,6 @@ def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: b
     """Build or update the index from the corpus (only what changed is embedded)."""
     from tqdm import tqdm
 
-    from assistant.errors import AssistantError
     from assistant.index import make_store
     from assistant.index.ingest import ingest as run_ingest
 
@@ -53,9 +53,6 @@ def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: b
     try:
         report = run_ingest(make_store(settings), settings.index, corpus_dir, rebuild=rebuild, strict=strict,
                             progress=progress)
-    except AssistantError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
     finally:
         if bar is not None:
             bar.close()
@@ -84,19 +81,13 @@ def ingest(ctx: click.Context, corpus_dir: Path | None, rebuild: bool, strict: b
 @click.pass_context
 def sources(ctx: click.Context) -> None:
     """List the indexed documents with design and evidence level."""
-    from assistant.errors import AssistantError
     from assistant.index import LiveIndex, make_store
 
     settings = _settings(ctx)
-    try:
-        snap = LiveIndex(make_store(settings)).snapshot()
-    except AssistantError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+    snap = LiveIndex(make_store(settings)).snapshot()
     click.echo(f"{'id':<20} {'year':>4}  {'level':<10} {'design':<28} title")
-    for doc_id, meta in sorted(snap.documents.items(), key=lambda kv: (kv[1]["year"], kv[0])):
-        click.echo(f"{doc_id:<20} {meta['year']:>4}  {meta['evidence_level']:<10} {meta['design']:<28} "
-                   f"{meta['title'][:70]}")
+    for doc_id, meta in sorted(snap.documents.items(), key=lambda kv: (kv[1].year or 0, kv[0])):
+        click.echo(f"{doc_id:<20} {meta.year or 0:>4}  {meta.level_key:<10} {meta.design:<28} {meta.title[:70]}")
     click.echo(f"{len(snap.documents)} documents, {len(snap.chunks)} chunks in {snap.name}")
 
 
@@ -128,7 +119,7 @@ def corpus_check(ctx: click.Context, corpus_dir: Path | None, strict: bool) -> N
 
 def print_answer(answer: object) -> None:
     """The terminal rendering of an Answer: crisis text first, then the answer, references and caveats."""
-    from assistant.answer.models import Answer
+    from assistant.domain import Answer
 
     assert isinstance(answer, Answer)
     click.echo(answer.answer)
@@ -156,17 +147,12 @@ def print_answer(answer: object) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool) -> None:
     """Ask one question and print the answer, numbered references and caveats."""
-    from assistant.errors import AssistantError
     from assistant.services import build_services
 
     text = " ".join(question).strip()
     if not text:
         raise click.UsageError("the question is empty")
-    try:
-        answer = build_services(_settings(ctx)).answers.answer(text)
-    except AssistantError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+    answer = build_services(_settings(ctx)).answers.answer(text)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
     else:
@@ -267,8 +253,7 @@ def _run_load_bench(settings: Settings, questions_path: Path, runs: list[Run], w
                                         workers or settings.web.workers, threads or settings.web.threads,
                                         kill_after, greedy, cold_questions=cold_questions)
         except ServeError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            raise CommandFailed(str(exc), exit_code=2) from None
 
 
 _QUESTIONS_OPTION = click.option(
@@ -375,18 +360,12 @@ def triage_train(ctx: click.Context, data_dir: Path) -> None:
 def export(ctx: click.Context, conversation_id: str, out: Path | None) -> None:
     """Turn a stored conversation into a replay case line (JSON): its user turns, cited sources and kinds."""
     from assistant.conversations import make_store
-    from assistant.errors import AssistantError
     from assistant.evaluation.export import append_case, case_from_conversation
 
     settings = _settings(ctx)
-    try:
-        conversation = make_store(settings.web.conversations_url, settings.data_dir).get_conversation(conversation_id)
-    except AssistantError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+    conversation = make_store(settings.web.conversations_url, settings.data_dir).get_conversation(conversation_id)
     if conversation is None:
-        click.echo(f"error: no conversation {conversation_id} in the conversation store", err=True)
-        sys.exit(1)
+        raise CommandFailed(f"no conversation {conversation_id} in the conversation store")
     try:
         case = case_from_conversation(conversation)
         if out is None:
@@ -394,8 +373,7 @@ def export(ctx: click.Context, conversation_id: str, out: Path | None) -> None:
             return
         append_case(out, case)
     except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise CommandFailed(str(exc)) from None
     click.echo(f"appended {case.id} ({len(case.turns)} turns) to {out}; add the facts it must contain")
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
+
+from assistant.cli_errors import CommandFailed, ReportingGroup
 
 if TYPE_CHECKING:
     from assistant.evaluation.conversations_file import Case
@@ -22,8 +24,10 @@ if TYPE_CHECKING:
 REPORT_OPTIONS = ("json", "html", "junit", "csv")
 
 
-class ReplayGroup(click.Group):
+class ReplayGroup(ReportingGroup):
     """Runs ``run`` when the first argument is not a subcommand, so `assistant replay FILE` keeps working."""
+
+    failure_exit_code = 2
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
@@ -36,15 +40,9 @@ def replay() -> None:
     """Replay scripted conversations (`assistant replay FILE ...`) or compare two reports (`replay diff`)."""
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
 def _build_transport(settings: Settings, base_url: str | None, api_key: str | None,
                      timeout: float) -> tuple[Transport, str | None, frozenset[str] | None, list[str]]:
     """The transport, the index generation, the indexed source ids (None: unknown) and warnings."""
-    from assistant.errors import AssistantError
     from assistant.evaluation.transports import HttpTransport, InProcessTransport, ReplayError
 
     try:
@@ -62,9 +60,7 @@ def _build_transport(settings: Settings, base_url: str | None, api_key: str | No
         local = InProcessTransport(build_services(settings))
         return local, local.index_generation(), local.source_ids(), []
     except ReplayError as exc:
-        _fail(str(exc))
-    except AssistantError as exc:
-        _fail(exc.message)
+        raise CommandFailed(str(exc), exit_code=2) from None
 
 
 def _unknown_gold_warning(cases: list[Case], known: frozenset[str] | None) -> list[str]:
@@ -144,9 +140,7 @@ def run(ctx: click.Context, file: Path, base_url: str | None, api_key: str | Non
     try:
         case_file = load_cases(file, strict=strict)
     except CaseFileError as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        sys.exit(2)
+        raise CommandFailed(*(str(p) for p in exc.problems), exit_code=2) from None
     cases = case_file.cases
     if case_ids:
         unknown = sorted(set(case_ids) - {case.id for case in cases})
@@ -197,7 +191,7 @@ def diff(old: Path, new: Path, json_path: Path | None) -> None:
     try:
         result = diff_reports(load_report(old), load_report(new))
     except ReportError as exc:
-        _fail(str(exc))
+        raise CommandFailed(str(exc), exit_code=2) from None
     click.echo(render_diff(result))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)

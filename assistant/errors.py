@@ -55,12 +55,6 @@ class StoreUnavailable(AssistantError):
     public_message = "Conversations cannot be stored or read right now. Please try again shortly."
 
 
-class UpstreamError(AssistantError):
-    code = "upstream_error"
-    status = 502
-    public_message = "A service the assistant depends on did not answer correctly."
-
-
 class CorpusError(AssistantError):
     """A source document could not be read or does not follow the corpus schema."""
 

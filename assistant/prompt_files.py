@@ -1,4 +1,4 @@
-"""Typed models of the YAML files in prompts/ that code reads field by field, checked when the book is loaded.
+"""Typed models of every YAML file in prompts/, checked when the book is loaded.
 
 A file that does not fit its model stops the service at start-up with the file and field named, instead of
 failing mid-answer; the models live here, below every consumer, so the prompt book can check them without
@@ -8,10 +8,22 @@ importing the components that use them.
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assistant.domain import SafetyCategory
 from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
+
+
+def compiling(patterns: list[str]) -> list[str]:
+    """``patterns`` unchanged when each compiles as a Python regular expression; the first that does not is named."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+    return patterns
 
 
 class TriagePolicy(BaseModel):
@@ -42,12 +54,7 @@ class TriageFile(BaseModel):
     @field_validator("injection")
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
-        return patterns
+        return compiling(patterns)
 
 
 class SummarySentence(BaseModel):
@@ -76,22 +83,13 @@ class CrisisFile(BaseModel):
         return resources
 
 
-def _compile_all(patterns: list[str]) -> list[str]:
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
-    return patterns
-
-
 class AnswerKind(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cues: list[str] = Field(min_length=1, description="Patterns of a question that expects this kind of answer.")
     spans: list[str] = Field(description="Typed span kinds a sentence answering it carries.")
 
-    _cues_compile = field_validator("cues")(_compile_all)
+    _cues_compile = field_validator("cues")(compiling)
 
 
 class AnswersFile(BaseModel):
@@ -111,7 +109,7 @@ class AnswersFile(BaseModel):
     not_covered: str = Field(min_length=1)
     related: str = Field(min_length=1)
 
-    _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler")(_compile_all)
+    _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler")(compiling)
 
     @field_validator("not_covered", "related")
     @classmethod
@@ -121,5 +119,124 @@ class AnswersFile(BaseModel):
         return text
 
 
-MODELS: dict[str, type[BaseModel]] = {"triage.yaml": TriageFile, "crisis.yaml": CrisisFile,
-                                      "answers.yaml": AnswersFile}
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Phrases = list[str]
+
+
+class CaveatWhen(_File):
+    """When a caveat applies (prompts/caveats.yaml explains each key)."""
+
+    always: bool = False
+    categories: list[SafetyCategory] = Field(default_factory=list)
+    about_treatment: bool = False
+    question_terms: Phrases = Field(default_factory=list)
+    evidence_terms: Phrases = Field(default_factory=list)
+    evidence_levels: list[str] = Field(default_factory=list)
+
+
+class CaveatItem(_File):
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    source_doc_id: str | None = None
+    when: CaveatWhen = Field(default_factory=CaveatWhen)
+
+
+class CaveatsFile(_File):
+    """prompts/caveats.yaml: the safety caveats attached by rules."""
+
+    version: int
+    caveats: list[CaveatItem] = Field(min_length=1)
+
+    @field_validator("caveats")
+    @classmethod
+    def _unique(cls, caveats: list[CaveatItem]) -> list[CaveatItem]:
+        ids = [c.id for c in caveats]
+        if len(ids) != len(set(ids)):
+            raise ValueError("caveats need unique ids")
+        return caveats
+
+
+RefusalKey = Literal["dosing_request", "misuse_request", "lethal_dose", "out_of_scope", "no_evidence", "injection"]
+
+
+class RefusalsFile(_File):
+    """prompts/refusals.yaml: the fixed texts for what the service declines or cannot answer, one per key
+    (the file keeps them at its top level, next to ``version``)."""
+
+    version: int
+    texts: dict[RefusalKey, Annotated[str, Field(min_length=1)]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_text(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        texts = {key: value for key, value in data.items() if key != "version"}
+        missing = sorted(set(get_args(RefusalKey)) - set(texts))
+        if missing:
+            raise ValueError(f"missing texts {missing}")
+        return {"version": data.get("version"), "texts": texts}
+
+    def text(self, key: str) -> str:
+        """The text for ``key`` on one line, as answers show it."""
+        return " ".join(self.texts[key].split())  # type: ignore[index]
+
+
+class ScopeFile(_File):
+    """prompts/scope.yaml: what the corpus covers (assistant/safety/scope.py explains each list)."""
+
+    version: int
+    subjects_in: Phrases = Field(min_length=1)
+    entities_in: Phrases = Field(min_length=1)
+    conditions_in: Phrases = Field(min_length=1)
+    subjects_out: Phrases = Field(min_length=1)
+    conditions_out: Phrases = Field(min_length=1)
+    topics_out: Phrases = Field(min_length=1)
+
+
+class FollowUpsFile(_File):
+    """prompts/follow_ups.yaml: suggested next questions by topic, and the defaults."""
+
+    version: int
+    by_topic: dict[str, Phrases]
+    default: Phrases = Field(min_length=1)
+
+
+class SynonymsFile(_File):
+    """prompts/synonyms.yaml: groups of interchangeable phrasings for query expansion."""
+
+    version: int
+    groups: list[Phrases]
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, groups: list[Phrases]) -> list[Phrases]:
+        if not all(len(g) >= 2 and all(t.strip() for t in g) for g in groups):
+            raise ValueError("'groups' must be a list of lists of two or more phrases")
+        return groups
+
+
+class ScreensFile(_File):
+    """prompts/screens.yaml: the pattern catalogues of the sentence screens (assistant/safety/screens.py)."""
+
+    version: int
+    directive: Phrases = Field(min_length=1, description="Sentences that speak to the assistant.")
+    dose: Phrases = Field(min_length=1, description="An amount of a drug.")
+    home: Phrases = Field(min_length=1, description="Home, self or unsupervised use.")
+    instruction: Phrases = Field(min_length=1, description="The reader is told to take a dose.")
+    undermines: Phrases = Field(min_length=1, description="Claims that the caveats do not apply.")
+
+    @field_validator("directive", "dose", "home", "instruction", "undermines")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        return compiling(patterns)
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "triage.yaml": TriageFile, "crisis.yaml": CrisisFile, "answers.yaml": AnswersFile, "caveats.yaml": CaveatsFile,
+    "refusals.yaml": RefusalsFile, "scope.yaml": ScopeFile, "follow_ups.yaml": FollowUpsFile,
+    "synonyms.yaml": SynonymsFile, "screens.yaml": ScreensFile,
+}

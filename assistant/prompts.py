@@ -25,10 +25,8 @@ TEMPLATES: dict[str, set[str]] = {
     "answer.md": {"question", "passages", "max_sentences"},
     "condense.md": {"history", "question"},
 }
-DATA_FILES = ("answers.yaml", "caveats.yaml", "refusals.yaml", "triage.yaml", "crisis.yaml", "scope.yaml",
-              "follow_ups.yaml", "synonyms.yaml")
+DATA_FILES = tuple(MODELS)
 TEXT_FILES: tuple[str, ...] = ()
-REFUSAL_KEYS = {"dosing_request", "misuse_request", "lethal_dose", "out_of_scope", "no_evidence", "injection"}
 
 
 def _placeholders(template: str) -> set[str]:
@@ -40,7 +38,7 @@ def _placeholders(template: str) -> set[str]:
 class PromptBook:
     root: Path
     _texts: dict[str, str] = field(default_factory=dict)
-    _data: dict[str, Any] = field(default_factory=dict)
+    _data: dict[str, Any] = field(default_factory=dict)  # as parsed, for fingerprints; readers use ``typed``
     _typed: dict[str, Any] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
@@ -77,12 +75,6 @@ class PromptBook:
         return text
 
     def _validate(self) -> None:
-        missing = REFUSAL_KEYS - set(self._data["refusals.yaml"])
-        if missing:
-            raise ConfigError(f"{self.root / 'refusals.yaml'}: missing texts {sorted(missing)}")
-        ids = [c.get("id") for c in self._data["caveats.yaml"].get("caveats", [])]
-        if not ids or len(ids) != len(set(ids)) or not all(ids):
-            raise ConfigError(f"{self.root / 'caveats.yaml'}: caveats need unique ids")
         for name, model in MODELS.items():
             try:
                 self._typed[name] = model.model_validate(self._data[name])
@@ -104,10 +96,6 @@ class PromptBook:
         """The validated model of a data file (see ``prompt_files.MODELS``)."""
         self.used.add(name)
         return self._typed[name]
-
-    def data(self, name: str) -> Any:
-        self.used.add(name)
-        return self._data[name]
 
     @property
     def all_names(self) -> set[str]:

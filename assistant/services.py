@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answer.service import AnswerService, build_answer_service
+from assistant.conversation import ConversationService
 from assistant.conversations import ConversationStore
 from assistant.conversations import make_store as make_conversation_store
 from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore, make_store
@@ -29,6 +30,7 @@ class Services:
     prompts: PromptBook
     retriever: HybridRetriever
     answers: AnswerService
+    conversation: ConversationService
 
 
 def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -> Services:
@@ -40,8 +42,9 @@ def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -
     index = LiveIndex(store, settings.index.reload_interval_s)
     conversations = make_conversation_store(settings.web.conversations_url, settings.data_dir)
     prompts = PromptBook.load(settings.prompts_dir)
-    synonyms = SynonymTable.from_data(prompts.data("synonyms.yaml"))
+    synonyms = SynonymTable(prompts.typed("synonyms.yaml").groups)
     retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms)
     answers = build_answer_service(settings, retriever, prompts)
     return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations,
-                    prompts=prompts, retriever=retriever, answers=answers)
+                    prompts=prompts, retriever=retriever, answers=answers,
+                    conversation=ConversationService(answers, conversations, settings.web.history_turns))

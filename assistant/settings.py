@@ -95,7 +95,8 @@ class WebSettings(_Group):
     trusted_proxies: int = Field(
         0, ge=0, le=5, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust."
     )
-    history_turns: int = Field(6, ge=0, le=50, description="Earlier turns handed to the answer service.")
+    history_turns: int = Field(6, ge=0, le=50, description="Earlier turns of a conversation handed to the answer "
+                               "service, on every channel (HTTP API, OpenAI and AI SDK endpoints, Slack, replay).")
 
     _csv = field_validator("cors_origins", "api_keys", mode="before")(_split_csv)
 

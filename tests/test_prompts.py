@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.errors import ConfigError
 from assistant.index import MiniLMEmbedder
 from assistant.prompts import PromptBook
@@ -34,9 +34,16 @@ POLICY = ("version: 2\npolicy: {costs: {crisis: 1, lethal_dose: 1, dosing_reques
         ("triage.yaml", POLICY + "injection: ['(unclosed']\n", "bad pattern"),
         ("triage.yaml", POLICY.replace("misuse_request: 1, ", "") + "injection: [x]\n", "policy.costs"),
         ("crisis.yaml", "version: 1\nresources: {en: 'call 911'}\nsummary: []\noffer: x\n", "crisis.yaml: resources"),
-        ("caveats.yaml", "caveats: [{id: a, text: x}, {id: a, text: y}]\n", "unique ids"),
+        ("caveats.yaml", "version: 1\ncaveats: [{id: a, text: x}, {id: a, text: y}]\n", "unique ids"),
         ("refusals.yaml", "dosing_request: no\n", "missing texts"),
         ("scope.yaml", "- just a list\n", "mapping"),
+        ("scope.yaml", "version: 1\nsubjects_in: [ketamine]\n", "scope.yaml: entities_in: Field required"),
+        ("screens.yaml", "version: 1\ndirective: ['(ignore']\ndose: [mg]\nhome: [home]\ninstruction: [take]\n"
+                         "undermines: [safe]\n", "screens.yaml: directive: .*bad pattern"),
+        ("follow_ups.yaml", "version: 1\nby_topic: {efficacy: [x]}\ndefault: []\n", "follow_ups.yaml: default"),
+        ("synonyms.yaml", "version: 1\ngroups: [[alone]]\n", "two or more phrases"),
+        ("caveats.yaml", "version: 1\ncaveats: [{id: a, text: x, when: {sometimes: true}}]\n",
+         "caveats.0.when.sometimes"),
     ],
 )
 def test_a_broken_prompt_file_fails_at_start_up(tmp_path: Path, name: str, content: str, message: str) -> None:

@@ -6,17 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.retrieval.hybrid import RetrievedChunk
 
 MARKER_RE = re.compile(r"\[(\d{1,3})\]")
-
-
-def evidence_level(meta_value: object) -> int | str | None:
-    text = str(meta_value)
-    if text.isdigit():
-        return int(text)
-    return None if text in ("", "unrated", "None") else text
 
 
 def make_citation(marker: int, chunk: RetrievedChunk, snippet: str) -> Citation:
@@ -24,17 +17,17 @@ def make_citation(marker: int, chunk: RetrievedChunk, snippet: str) -> Citation:
     return Citation(
         marker=marker,
         doc_id=chunk.doc_id,
-        title=meta.get("title", ""),
-        authors=meta.get("authors", ""),
-        year=int(meta["year"]) if meta.get("year") else None,
-        journal=meta.get("journal") or None,
-        doi=meta.get("doi") or None,
-        pmid=meta.get("pmid") or None,
-        url=meta.get("url") or None,
-        section=meta.get("section", ""),
+        title=meta.title,
+        authors=meta.authors,
+        year=meta.year,
+        journal=meta.journal,
+        doi=meta.doi,
+        pmid=meta.pmid,
+        url=meta.url,
+        section=meta.section,
         snippet=snippet,
-        design=meta.get("design", "unspecified"),
-        evidence_level=evidence_level(meta.get("evidence_level")),
+        design=meta.design,
+        evidence_level=meta.evidence_level,
     )
 
 
@@ -60,10 +53,6 @@ class CitationBuilder:
             if snippet not in existing.snippet:
                 self.citations[marker - 1] = existing.model_copy(update={"snippet": f"{existing.snippet} {snippet}"})
         return marker
-
-
-def markers_in(text: str) -> list[int]:
-    return [int(m) for m in MARKER_RE.findall(text)]
 
 
 def resolve_markers(text: str, chunks: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from assistant.answer.models import Turn
 from assistant.answer.question import CONTEXT_MARK
+from assistant.domain import Turn
 
 ELLIPTICAL_START = re.compile(
     r"^\s*(and|also|but|so|then|what about|how about|what if|same|in that|for that|in those|for those)\b",

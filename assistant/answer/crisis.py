@@ -14,13 +14,13 @@ from collections.abc import Iterable
 
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.extractive import Composed
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.errors import ConfigError
 from assistant.index.live import StoredChunk
 from assistant.prompt_files import CrisisFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
-from assistant.safety.guard import DOSE
+from assistant.safety.screens import SentenceScreens
 from assistant.safety.triage_set import Language
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 class CrisisReply:
     def __init__(self, book: PromptBook) -> None:
         self.texts: CrisisFile = book.typed("crisis.yaml")
+        dose = SentenceScreens.from_book(book).dose
         for item in self.texts.summary:
-            if DOSE.search(item.sentence):
+            if dose.search(item.sentence):
                 raise ConfigError(f"{book.root / 'crisis.yaml'}: a summary sentence may not carry a dose")
 
     def resources(self, language: Language) -> str:
@@ -45,7 +46,7 @@ class CrisisReply:
         """The summary sentences found in ``chunks`` (the live index), cited, then the offer."""
         by_doc: dict[str, list[StoredChunk]] = {}
         for chunk in chunks:
-            by_doc.setdefault(str(chunk.metadata["doc_id"]), []).append(chunk)
+            by_doc.setdefault(chunk.metadata.doc_id, []).append(chunk)
         builder = CitationBuilder.empty()
         said: list[str] = []
         for item in self.texts.summary:

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.citations import CitationBuilder
-from assistant.answer.models import Citation
 from assistant.answer.question import Analysis
-from assistant.index.bm25 import tokenize
+from assistant.domain import Citation
 from assistant.index.embeddings import MiniLMEmbedder
-from assistant.index.sentences import SentenceIndex, quotable_sentences
+from assistant.index.sentences import SentenceIndex
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.hybrid import RetrievedChunk
+from assistant.text import tokenize
 
 GENERIC = frozenset({"ketamine", "esketamine", "depression", "depressive", "study", "studies", "trial", "trials",
                      "patients", "corpus", "evidence", "show", "find", "found", "effect", "effects"})
@@ -100,11 +100,6 @@ class Composed:
     citations: list[Citation]
 
 
-def split_sentences(text: str) -> list[str]:
-    """The quotable sentences of a passage (kept under this name for the corpus style checks)."""
-    return quotable_sentences(text)
-
-
 class ExtractiveEngine:
     name = "extractive"
 
@@ -170,9 +165,9 @@ class ExtractiveEngine:
                 score += 0.1 if asks_safety else 0.0
             else:
                 score += SECTION_PRIOR.get(section, 0.0)
-            if chunk.metadata.get("design") == "preclinical" and not asks_mechanism:
+            if chunk.metadata.design == "preclinical" and not asks_mechanism:
                 score -= 0.12
-            score += LEVEL_PRIOR.get(str(chunk.metadata.get("evidence_level")), 0.0)
+            score += LEVEL_PRIOR.get(chunk.metadata.level_key, 0.0)
             kinds = flags.kinds[row]
             is_design = flags.design[row]
             score += 0.05 if flags.finding[row] and not is_design else 0.0
@@ -193,7 +188,7 @@ class ExtractiveEngine:
     def _bottom_line(self, ranked: list[Candidate]) -> Candidate:
         """The best sentence; among near-equals, the one from the strongest evidence."""
         near = [c for c in ranked if c.score >= ranked[0].score - NEAR_EQUAL]
-        return min(near, key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
+        return min(near, key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
 
     def _companion(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
                    question_tokens: frozenset[str]) -> Candidate | None:
@@ -260,7 +255,7 @@ class ExtractiveEngine:
         if not chosen:
             return None
         bottom, rest = chosen[:n_head], chosen[n_head:]
-        rest.sort(key=lambda c: (LEVEL_ORDER.get(str(c.chunk.metadata.get("evidence_level")), 6), -c.score))
+        rest.sort(key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
         builder = CitationBuilder.empty()
         # One quoted sentence per line, each with its marker; the bottom line is the first paragraph.
         lines = [f"{'Bottom line: ' if i == 0 else ''}{c.text} [{builder.mark(c.chunk, c.text)}]"

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from string import Template
 
-from assistant.answer.models import Citation
+from assistant.domain import Citation
+from assistant.prompt_files import FollowUpsFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
 
 
 class FollowUps:
     def __init__(self, book: PromptBook) -> None:
-        data = book.data("follow_ups.yaml")
-        self.by_topic: dict[str, list[str]] = data["by_topic"]
-        self.default: list[str] = data["default"]
+        data: FollowUpsFile = book.typed("follow_ups.yaml")
+        self.by_topic: dict[str, list[str]] = data.by_topic
+        self.default: list[str] = data.default
 
     def suggest(self, question: str, citations: Sequence[Citation], chunks: Sequence[RetrievedChunk],
                 limit: int = 3) -> list[str]:
@@ -23,9 +24,8 @@ class FollowUps:
         for chunk in chunks:
             if chunk.doc_id not in cited:
                 continue
-            for topic in str(chunk.metadata.get("topics", "")).split(","):
-                if topic:
-                    study_for_topic.setdefault(topic, str(chunk.metadata.get("short_name", "")))
+            for topic in chunk.metadata.topics:
+                study_for_topic.setdefault(topic, chunk.metadata.short_name)
         asked = question.lower()
         out: list[str] = []
         for topic, study in study_for_topic.items():

@@ -17,10 +17,12 @@ from typing import Any
 
 from assistant.answer.citations import resolve_markers
 from assistant.answer.extractive import Composed
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import RetrievedChunk
-from assistant.safety.guard import PROMPT_TEMPLATES, LeakCheck, directives, home_dosing, undermines_safety
+from assistant.safety.fragments import PROMPT_TEMPLATES
+from assistant.safety.leaks import LeakCheck
+from assistant.safety.screens import SentenceScreens
 from assistant.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,10 @@ def format_passages(chunks: Sequence[RetrievedChunk]) -> str:
     out = []
     for i, chunk in enumerate(chunks, 1):
         meta = chunk.metadata
-        attrs = (f'id="{i}" study="{html.escape(str(meta.get("short_name", "")))}" '
-                 f'section="{html.escape(str(meta.get("section", "")))}" '
-                 f'design="{html.escape(str(meta.get("design")))}" '
-                 f'evidence_level="{html.escape(str(meta.get("evidence_level")))}"')
+        attrs = (f'id="{i}" study="{html.escape(meta.short_name)}" '
+                 f'section="{html.escape(meta.section)}" '
+                 f'design="{html.escape(meta.design)}" '
+                 f'evidence_level="{html.escape(meta.level_key)}"')
         out.append(f"<passage {attrs}>\n{html.escape(chunk.text, quote=False)}\n</passage>")
     return "\n".join(out)
 
@@ -45,7 +47,8 @@ class LLMEngine:
     def __init__(self, settings: AnswerSettings, book: PromptBook, model: Any = None) -> None:
         self.settings = settings
         self.book = book
-        self.cannot_answer = " ".join(book.data("refusals.yaml")["no_evidence"].split())
+        self.cannot_answer = book.typed("refusals.yaml").text("no_evidence")
+        self.screens = SentenceScreens.from_book(book)
         self.model = model or self._make_model()
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.leak_check = LeakCheck.build(
@@ -86,11 +89,11 @@ class LLMEngine:
         """Why a model's text must not reach the user, or None when it may."""
         if self.leaks_prompt(text, public):
             return "repeats prompt text, extra rules or settings"
-        if home_dosing(text):
+        if self.screens.home_dosing(text):
             return "gives a dose for home or self use"
-        if undermines_safety(text):
+        if self.screens.undermines_safety(text):
             return "says the safety information does not apply"
-        if directives(text):
+        if self.screens.directives(text):
             return "carries instructions"
         return None
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.index.bm25 import STOP_WORDS, tokenize
 from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.synonyms import SynonymTable
+from assistant.text import STOP_WORDS, tokenize
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
@@ -157,10 +157,9 @@ class _Vocabulary:
         names: dict[str, frozenset[str]] = {}
         labels: dict[str, frozenset[str]] = {}
         for doc, meta in snap.documents.items():
-            title = str(meta.get("title", ""))
+            title = meta.title
             acronyms = " ".join(a for a in ACRONYM.findall(title) if len(a) >= 4 or "-" in a)
-            names[doc] = frozenset(tokenize(f"{meta.get('short_name', '')} {meta.get('surname', '')} "
-                                            f"{meta.get('authors', '')} {acronyms}"))
+            names[doc] = frozenset(tokenize(f"{meta.short_name} {meta.surname} {meta.authors} {acronyms}"))
             labels[doc] = names[doc] | frozenset(tokenize(title))
         return cls(snap.name, sorted(snap.doc_freq), names, labels, frozenset().union(*names.values()))
 

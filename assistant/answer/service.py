@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from string import Template
 
 from assistant.answer.condense import condense, is_follow_up
@@ -19,26 +19,26 @@ from assistant.answer.crisis import CrisisReply
 from assistant.answer.extractive import Composed, ExtractiveEngine
 from assistant.answer.follow_ups import FollowUps
 from assistant.answer.llm import LLMEngine
-from assistant.answer.models import Answer, Caveat, Safety, SafetyCategory, Turn
 from assistant.answer.question import Analysis, QuestionAnalyser, missing_names
-from assistant.index.bm25 import tokenize
+from assistant.domain import Answer, Caveat, Safety, SafetyCategory, Turn
 from assistant.prompt_files import AnswersFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import HybridRetriever, RetrievalResult, RetrievedChunk
 from assistant.safety.caveats import CaveatRules
-from assistant.safety.guard import PassageScreen, directives
+from assistant.safety.passages import PassageScreen
 from assistant.safety.scope import ScopeGuard, evidence_too_weak
+from assistant.safety.screens import SentenceScreens
 from assistant.safety.triage import SafetyTriage
 from assistant.safety.triage_model import TriageModel
 from assistant.settings import Settings
+from assistant.text import tokenize
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class AnswerService:
-    settings: Settings
     book: PromptBook
     retriever: HybridRetriever
     triage: SafetyTriage
@@ -47,21 +47,21 @@ class AnswerService:
     follow_ups: FollowUps
     extractive: ExtractiveEngine
     crisis: CrisisReply
+    screen: PassageScreen
     questions: QuestionAnalyser
     llm: LLMEngine | None = None
-    screen: PassageScreen = field(default_factory=PassageScreen)
 
     @property
     def engine_name(self) -> str:
         return "llm" if self.llm else "extractive"
 
     def _text(self, key: str) -> str:
-        return " ".join(self.book.data("refusals.yaml")[key].split())
+        return self.book.typed("refusals.yaml").text(key)
 
     def _caveats(self, category: SafetyCategory, message: str, result: RetrievalResult | None,
                  cited: set[str] | None = None, about_treatment: bool = False) -> list[Caveat]:
         chunks = [c for c in (result.chunks if result else []) if cited is None or c.doc_id in cited]
-        levels = {str(c.metadata.get("evidence_level")) for c in chunks}
+        levels = {c.metadata.level_key for c in chunks}
         return self.caveats.select(category, message, [c.text for c in chunks], levels,
                                    about_treatment=about_treatment)
 
@@ -82,9 +82,9 @@ class AnswerService:
         """Documents that address the assistant: flagged once per index generation, and re-checked on
         the chunks at hand in case the generation changed between retrieval and now."""
         snap = self.retriever.index.snapshot()
-        flagged = self.screen.flagged(snap.name, ((str(c.metadata["doc_id"]), str(c.metadata.get("title", "")),
-                                                   c.text) for c in snap.chunks))
-        return flagged | {c.doc_id for c in chunks if directives(c.text)}
+        flagged = self.screen.flagged(snap.name, ((c.metadata.doc_id, c.metadata.title, c.text)
+                                                  for c in snap.chunks))
+        return flagged | {c.doc_id for c in chunks if self.screen.screens.directives(c.text)}
 
     def _screened(self, result: RetrievalResult) -> RetrievalResult:
         excluded = self.excluded_documents(result.chunks)
@@ -114,7 +114,7 @@ class AnswerService:
         for chunk in result.chunks:
             tokens = set(tokenize(chunk.text)) | labels.get(chunk.doc_id, frozenset())
             if present and any(c.tokens & tokens for c in present):
-                name = str(chunk.metadata.get("short_name") or chunk.doc_id)
+                name = chunk.metadata.short_name or chunk.doc_id
                 said.append(Template(texts.related).safe_substitute(related=name, focus=focus))
                 break
         return " ".join(said)
@@ -204,8 +204,9 @@ def build_answer_service(settings: Settings, retriever: HybridRetriever, book: P
     llm = LLMEngine(settings.answer, book) if settings.answer.engine == "llm" else None
     answers: AnswersFile = book.typed("answers.yaml")
     return AnswerService(
-        settings=settings, book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
+        book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
         extractive=ExtractiveEngine(embedder, answers, settings.answer.max_sentences), crisis=CrisisReply(book),
-        questions=QuestionAnalyser(answers, retriever.synonyms), llm=llm,
+        questions=QuestionAnalyser(answers, retriever.synonyms), screen=PassageScreen(SentenceScreens.from_book(book)),
+        llm=llm,
     )

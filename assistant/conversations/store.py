@@ -16,17 +16,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assistant.answer.models import Answer, Turn
+from assistant.domain import Answer, Turn
 from assistant.errors import StoreUnavailable
 
 Rating = Literal["up", "down"]
 log = logging.getLogger("assistant.conversations")
-T = TypeVar("T")
 OUTAGE = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 

@@ -23,6 +23,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 Design = Literal[DESIGNS]  # type: ignore[valid-type]
 Route = Literal[ROUTES]  # type: ignore[valid-type]
 Topic = Literal[TOPICS]  # type: ignore[valid-type]
+EvidenceLevel = Literal[1, 2, 3, 4, 5, "regulatory"]
 
 
 class FrontMatter(BaseModel):
@@ -40,7 +41,7 @@ class FrontMatter(BaseModel):
     url: str | None
     design: Design
     design_detail: str | None
-    evidence_level: Literal[1, 2, 3, 4, 5, "regulatory"]
+    evidence_level: EvidenceLevel
     population: str | None
     n: int | None
     n_detail: str | None

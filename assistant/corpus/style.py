@@ -2,7 +2,7 @@
 
 The answer engine quotes single sentences, so a document's shape matters beyond its schema: a
 body far outside the intended length is either thin or a copy of a paper, an abbreviation such
-as "e.g." breaks sentence splitting, and sections out of order make documents hard to review
+as "e.g." is spelt out so quoted sentences read plainly, and sections out of order make documents hard to review
 side by side. These are warnings because a dropped-in paper of the user's own need not follow
 them; ``assistant corpus check --strict`` turns them into failures for the shipped corpus.
 """

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.answer.models import Answer
 from assistant.conversations import Conversation
+from assistant.domain import Answer
 from assistant.evaluation.conversations_file import Case, CaseTurn, Kind
 from assistant.evaluation.scoring import REQUIRED_CAVEATS
 

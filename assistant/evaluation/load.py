@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import threading
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ import httpx
 
 from assistant.evaluation import load_protocols
 from assistant.evaluation.load_protocols import Protocol
+from assistant.evaluation.stats import percentile
 
 STREAM_ACCEPT = "text/event-stream"
 
@@ -90,13 +90,6 @@ class LoadResult:
     def error_kinds(self) -> Counter[str]:
         return Counter((s.error or "").split(":")[0] for s in self.errors)
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100): a latency some request really had, never an interpolation."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 def run_load(base_url: str, questions: Sequence[str], plan: LoadPlan,
              stop: threading.Event | None = None) -> LoadResult:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.index.metadata import ChunkMeta
+
 
 @dataclass(frozen=True)
 class Question:
@@ -33,13 +35,13 @@ def load_questions(path: Path) -> list[Question]:
     return out
 
 
-def doc_identifiers(meta: dict[str, Any], doc_id: str) -> set[str]:
+def doc_identifiers(meta: ChunkMeta, doc_id: str) -> set[str]:
     """Every identifier a gold label may use for a document: DOI (any case), PMID or our id."""
     ids = {doc_id.lower()}
-    if meta.get("doi"):
-        ids.add(str(meta["doi"]).lower())
-    if meta.get("pmid"):
-        ids.add(str(meta["pmid"]))
+    if meta.doi:
+        ids.add(meta.doi.lower())
+    if meta.pmid:
+        ids.add(meta.pmid)
     return ids
 
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.answer.models import Answer
+from assistant.domain import Answer
 from assistant.evaluation.conversations_file import KINDS, Case, CaseTurn, Meta
 from assistant.evaluation.scorers import Scorer, ScorerInput
 from assistant.evaluation.scoring import LeakGuard, Metrics, TurnScore, score_error, score_turn

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.evaluation.questions import Question, doc_identifiers, first_hit, ndcg_at
+from assistant.evaluation.stats import percentile
 from assistant.retrieval.hybrid import Mode
 from assistant.safety.scope import evidence_too_weak
 from assistant.services import Services
@@ -34,14 +35,6 @@ class ModeScores:
     p50_ms: float = 0.0
     p95_ms: float = 0.0
     misses: list[tuple[str, str, list[str]]] = field(default_factory=list)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def score_mode(services: Services, questions: list[Question], mode: Mode) -> ModeScores:

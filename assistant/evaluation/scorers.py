@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.models import Answer, Turn
+from assistant.domain import Answer, Turn
 from assistant.evaluation.conversations_file import CaseTurn, Meta
 from assistant.evaluation.scoring import Verdict
 

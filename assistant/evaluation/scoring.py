@@ -23,15 +23,15 @@ index without that source): it is reported as unknown, fails the turn, and stays
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer.models import Answer, Citation
+from assistant.domain import Answer, Citation
 from assistant.evaluation.conversations_file import CaseTurn
-from assistant.safety.guard import PROMPT_TEMPLATES, template_fragments
+from assistant.evaluation.stats import percentile
+from assistant.safety.fragments import PROMPT_TEMPLATES, template_fragments
 
 TOP_K = 5
 REQUIRED_CAVEATS = ("abuse_misuse", "dissociation")
@@ -278,16 +278,6 @@ class Rate:
         return self.hits / self.total if self.total else None
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass(frozen=True)
 class Metrics:
     turns: int
@@ -337,6 +327,8 @@ class Metrics:
 
     def latency(self) -> dict[str, float | None]:
         values = self.latencies_ms
+        if not values:  # null in the JSON report, not NaN
+            return dict.fromkeys(("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"))
         return {"p50_ms": percentile(values, 50), "p90_ms": percentile(values, 90),
                 "p95_ms": percentile(values, 95), "p99_ms": percentile(values, 99),
                 "max_ms": max(values) if values else None,

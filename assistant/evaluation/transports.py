@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.answer.models import Answer, Turn
+from assistant.domain import Answer, Turn
 from assistant.evaluation.scoring import known_source_ids
 
 if TYPE_CHECKING:  # the HTTP transport must not need the index, the model or their imports
@@ -71,26 +71,22 @@ class InProcessTransport:
         self.services = services
 
     def source_ids(self) -> frozenset[str]:
-        return known_source_ids(self.services.index.snapshot().documents.values())
+        return known_source_ids(m.model_dump() for m in self.services.index.snapshot().documents.values())
 
     def index_generation(self) -> str:
         return self.services.index.snapshot().name
 
     def ask(self, message: str, thread: Thread, store: bool) -> Reply:
-        conversations = self.services.conversations
-        limit = self.services.settings.web.history_turns
+        conversation = self.services.conversation
         message = message.strip()
         started = time.perf_counter()
         if store and thread.conversation_id:
-            history = conversations.history(thread.conversation_id, limit=limit)
+            history = conversation.history(thread.conversation_id)
         else:
-            history = thread.history[-limit:] if limit else []
-        answer = self.services.answers.answer(message, history)
-        if not store:
-            return Reply(answer, None, None, (time.perf_counter() - started) * 1000)
-        conversation_id = thread.conversation_id or conversations.create_conversation(REPLAY_CHANNEL)
-        message_id = conversations.add_turn(conversation_id, message, answer)
-        return Reply(answer, conversation_id, message_id, (time.perf_counter() - started) * 1000)
+            history = conversation.history(sent=thread.history)
+        asked = conversation.ask(message, history, store=store, conversation_id=thread.conversation_id,
+                                 channel=REPLAY_CHANNEL)
+        return Reply(asked.answer, asked.conversation_id, asked.message_id, (time.perf_counter() - started) * 1000)
 
 
 class HttpTransport:

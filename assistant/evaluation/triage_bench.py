@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answer.models import Turn
-from assistant.evaluation.load import percentile
+from assistant.domain import Turn
+from assistant.evaluation.stats import percentile
 from assistant.safety.triage import DECLINED, SafetyTriage
 from assistant.safety.triage_set import LABELS, Label, LabelledMessage
 

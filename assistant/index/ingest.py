@@ -150,7 +150,7 @@ def ingest(
         collection.add(
             ids=[c.id for c in batch],
             documents=[c.text for c in batch],
-            metadatas=[c.metadata for c in batch],
+            metadatas=[c.metadata.to_store() for c in batch],
             embeddings=vectors,
         )
         report.embedded_chunks += len(batch)
@@ -167,7 +167,7 @@ def ingest(
     sentences = store.sentences_of(collection.name, create=True)
     every_chunk = [(cid, text, meta) for entry in kept.values()
                    for cid, text, meta in zip(entry.ids, entry.documents, entry.metadatas, strict=True)]
-    every_chunk += [(c.id, c.text, c.metadata) for c in to_embed]
+    every_chunk += [(c.id, c.text, c.metadata.to_store()) for c in to_embed]
     report.embedded_sentences = write_sentences(sentences, every_chunk, store.embedder, previous)
     report.sentences = sentences.count()
     report.sentence_seconds = time.perf_counter() - sentence_started

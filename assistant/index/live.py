@@ -10,29 +10,33 @@ from typing import Any
 from chromadb.api.models.Collection import Collection
 
 from assistant.errors import IndexUnavailable
-from assistant.index.bm25 import BM25Index, tokenize
+from assistant.index.bm25 import BM25Index
 from assistant.index.chunking import search_text
+from assistant.index.metadata import ChunkMeta
 from assistant.index.sentences import SentenceIndex
 from assistant.index.store import VectorStore
+from assistant.text import tokenize
 
 
 @dataclass(frozen=True)
 class StoredChunk:
+    """One chunk of a loaded generation, its metadata decoded."""
+
     id: str
     text: str
-    metadata: dict[str, Any]
+    metadata: ChunkMeta
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a query needs from one generation; immutable, so threads can share it."""
 
+    chunks: tuple[StoredChunk, ...]
     name: str
     collection: Collection
-    chunks: tuple[StoredChunk, ...]
     position: dict[str, int]
     bm25: BM25Index
-    documents: dict[str, dict[str, Any]]
+    documents: dict[str, ChunkMeta]  # the first chunk's metadata of each document
     study_names: frozenset[str]
     sentences: SentenceIndex
     doc_freq: dict[str, int]  # token -> how many documents use it (text, title or labels)
@@ -54,12 +58,13 @@ class LiveIndex:
             self.store.reset_client()
             raise IndexUnavailable(f"The index cannot be read ({exc.__class__.__name__}).") from exc
         chunks = tuple(
-            StoredChunk(i, d, dict(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            StoredChunk(i, d, ChunkMeta.from_store(m))
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         )
-        chunks = tuple(sorted(chunks, key=lambda c: (c.metadata["doc_id"], c.metadata.get("chunk_index", 0))))
-        documents: dict[str, dict[str, Any]] = {}
+        chunks = tuple(sorted(chunks, key=lambda c: (c.metadata.doc_id, c.metadata.chunk_index)))
+        documents: dict[str, ChunkMeta] = {}
         for chunk in chunks:
-            documents.setdefault(chunk.metadata["doc_id"], chunk.metadata)
+            documents.setdefault(chunk.metadata.doc_id, chunk.metadata)
         try:
             sentences = SentenceIndex.load(self.store.sentences_of(name))
         except IndexUnavailable:
@@ -70,8 +75,8 @@ class LiveIndex:
             raise IndexUnavailable(f"The sentence index cannot be read ({exc.__class__.__name__}).") from exc
         words: dict[str, set[str]] = {}
         for chunk in chunks:
-            for token in tokenize(search_text(chunk.text, chunk.metadata) + " " + str(chunk.metadata.get("authors"))):
-                words.setdefault(token, set()).add(str(chunk.metadata["doc_id"]))
+            for token in tokenize(search_text(chunk.text, chunk.metadata) + " " + chunk.metadata.authors):
+                words.setdefault(token, set()).add(chunk.metadata.doc_id)
         return Snapshot(
             name=name,
             collection=collection,
@@ -79,7 +84,7 @@ class LiveIndex:
             position={c.id: i for i, c in enumerate(chunks)},
             bm25=BM25Index([search_text(c.text, c.metadata) for c in chunks]),
             documents=documents,
-            study_names=frozenset(str(m.get("surname", "")) for m in documents.values()),
+            study_names=frozenset(m.surname for m in documents.values()),
             sentences=sentences, doc_freq={token: len(docs) for token, docs in words.items()},
         )
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from chromadb.api.models.Collection import Collection
 
-from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import DIMENSIONS, MiniLMEmbedder
 from assistant.index.spans import decode, encode, find_spans
+from assistant.text import split_sentences, tokenize
 
-SENTENCE_FORMAT_VERSION = 3  # bump when the sentence split or the span recognisers change: ingest rebuilds
+# Bump when the sentence split or the span recognisers change: ingest then rebuilds. 3: cut by
+# assistant.text.split_sentences (abbreviations, markers); 4: effect sizes named before what they compare.
+SENTENCE_FORMAT_VERSION = 4
 ADD_BATCH = 512
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[0-9\"'])|\n+")
 
 
 def quotable_sentences(text: str) -> list[str]:
@@ -35,7 +36,7 @@ def quotable_sentences(text: str) -> list[str]:
     sentence splitter.
     """
     out = []
-    for piece in _SPLIT.split(text):
+    for piece in split_sentences(text):
         sentence = piece.strip().lstrip("-*• ").strip()
         if len(sentence) >= 25 and re.search(r"[A-Za-z]", sentence):
             out.append(sentence if sentence[-1] in ".!?" else sentence + ".")

@@ -23,9 +23,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict
 
-from assistant.answer.citations import evidence_level
-from assistant.answer.models import Answer, Turn
 from assistant.answer.service import AnswerService
+from assistant.conversation import ConversationService
+from assistant.domain import Answer, Turn
 from assistant.protocols.conversation import Said, conversation
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.hybrid import RetrievedChunk
@@ -53,25 +53,23 @@ def document(chunk: RetrievedChunk, *, weak: bool = False) -> Document:
     (the answer service would abstain rather than answer from these)."""
     meta = chunk.metadata
     return Document(id=chunk.id, page_content=chunk.text, metadata={
-        "doc_id": chunk.doc_id, "title": meta.get("title", ""), "authors": meta.get("authors", ""),
-        "year": int(meta["year"]) if meta.get("year") else None, "doi": meta.get("doi") or None,
-        "url": meta.get("url") or None, "design": meta.get("design", ""),
-        "evidence_level": evidence_level(meta.get("evidence_level")), "section": meta.get("section", ""),
+        "doc_id": chunk.doc_id, "title": meta.title, "authors": meta.authors, "year": meta.year, "doi": meta.doi,
+        "url": meta.url, "design": meta.design, "evidence_level": meta.evidence_level, "section": meta.section,
         "score": chunk.score, "weak_evidence": weak})
 
 
-def answer_runnable(service: AnswerService, history_turns: int | None = None) -> Runnable[AnswerInput, Answer]:
-    """The answer service as a Runnable (invoke, batch, stream, and their async forms come with it)."""
-    turns = service.settings.web.history_turns if history_turns is None else history_turns
+def answer_runnable(service: ConversationService) -> Runnable[AnswerInput, Answer]:
+    """The answer service as a Runnable (invoke, batch, stream, and their async forms come with it); stateless,
+    like the protocol endpoints: the history comes with each input and nothing is stored."""
 
     def ask(given: AnswerInput) -> Answer:
         if isinstance(given, str):
-            return service.answer(given)
+            return service.ask(given, [], store=False).answer
         if isinstance(given, Mapping):
-            history = [Turn.model_validate(turn) for turn in given.get("history", [])]
-            return service.answer(str(given["question"]), history[-turns:] if turns else [])
-        asked = conversation([_said(message) for message in given], turns)
-        return service.answer(asked.question, asked.history)
+            history = service.history(sent=[Turn.model_validate(turn) for turn in given.get("history", [])])
+            return service.ask(str(given["question"]), history, store=False).answer
+        asked = conversation([_said(message) for message in given], service.history_turns)
+        return service.ask(asked.question, asked.history, store=False).answer
 
     return RunnableLambda(ask, name="ketamine_evidence_answer")
 

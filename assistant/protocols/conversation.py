@@ -15,9 +15,8 @@ from typing import Literal
 
 from pydantic_core import PydanticCustomError
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn, clean_text, typed_text
 from assistant.errors import ValidationFailed
-from assistant.schemas import clean_text, typed_text
 
 # Longest text accepted in a system, developer or assistant message: they are history, not questions,
 # and an assistant message is this service's own reply (answer, references, caveats) sent back.

@@ -9,23 +9,19 @@ the caveats. The text is plain lines that also read well as Markdown.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from assistant.answer.models import Answer, Caveat, Citation
+from assistant.domain import Answer, Caveat, Citation
+from assistant.text import sentence_pieces
 
 REFERENCES_HEADING = "References:"
 CAVEATS_HEADING = "Caveats:"
-# A piece ends after sentence punctuation plus any citation markers that follow it ("... 24 h. [1]"),
-# or at a line break; trailing whitespace stays with the piece so the pieces join back exactly.
-_PIECE = re.compile(r".*?(?:[.!?](?:[ \t]*\[\d+\])*(?:\s+|$)|\n+|$)", re.DOTALL)
 
 
 def pieces(text: str) -> list[str]:
-    """A text split into sentence-sized pieces that join back to the exact text (whole sentences, so a
-    reader of a stream never sees half a number)."""
-    parts = [match.group(0) for match in _PIECE.finditer(text) if match.group(0)]
-    return parts or [text]
+    """A text split into sentence-sized pieces that join back to the exact text (whole sentences with the
+    citation markers after them, so a reader of a stream never sees half a number)."""
+    return sentence_pieces(text) or [text]
 
 
 def reference_line(citation: Citation) -> str:

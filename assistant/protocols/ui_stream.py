@@ -23,10 +23,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.domain import DEFAULT_MAX_MESSAGE_CHARS, Answer, Caveat, Citation, Safety
 from assistant.protocols.conversation import Said, context_text, question_text
 from assistant.protocols.text import text_pieces
-from assistant.schemas import DEFAULT_MAX_MESSAGE_CHARS
 
 HEADER = "x-vercel-ai-ui-message-stream"
 VERSION = "v1"

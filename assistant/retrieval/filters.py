@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from assistant.corpus.models import DESIGNS, ROUTES, TOPICS
+from assistant.corpus.schema import Design, Route, Topic
+from assistant.index.metadata import ChunkMeta
 
-Level = int | str
+
+def _not_a_boolean(value: Any) -> Any:
+    """JSON's true is not the level 1, though Python's True == 1."""
+    if isinstance(value, bool):
+        raise ValueError("must be 1-5 or 'regulatory', not a boolean")
+    return value
+
+
+# A level as a number or as its digit: both spellings have always been accepted.
+FilterLevel = Annotated[Literal[1, 2, 3, 4, 5, "1", "2", "3", "4", "5", "regulatory"], BeforeValidator(_not_a_boolean)]
 
 
 class Filters(BaseModel):
@@ -16,44 +27,37 @@ class Filters(BaseModel):
 
     year_min: int | None = Field(None, ge=1900, le=2100, description="Earliest publication year.")
     year_max: int | None = Field(None, ge=1900, le=2100, description="Latest publication year.")
-    designs: list[str] | None = Field(None, max_length=20, description=f"Any of: {', '.join(DESIGNS)}.")
-    evidence_levels: list[Level] | None = Field(None, max_length=10, description="Any of 1-5 or 'regulatory'.")
-    routes: list[str] | None = Field(None, max_length=10, description=f"Any of: {', '.join(ROUTES)}.")
-    topics: list[str] | None = Field(None, max_length=20, description=f"Any of: {', '.join(TOPICS)}.")
+    designs: list[Design] | None = Field(None, max_length=20, description=f"Any of: {', '.join(DESIGNS)}.")
+    evidence_levels: list[FilterLevel] | None = Field(None, max_length=10, description="Any of 1-5 or 'regulatory'.")
+    routes: list[Route] | None = Field(None, max_length=10, description=f"Any of: {', '.join(ROUTES)}.")
+    topics: list[Topic] | None = Field(None, max_length=20, description=f"Any of: {', '.join(TOPICS)}.")
     doc_ids: list[str] | None = Field(None, max_length=100, description="Only these documents.")
 
     @model_validator(mode="after")
     def _check(self) -> Filters:
         if self.year_min and self.year_max and self.year_min > self.year_max:
             raise ValueError("year_min must not be after year_max")
-        for name, allowed in (("designs", DESIGNS), ("routes", ROUTES), ("topics", TOPICS)):
-            bad = [v for v in getattr(self, name) or [] if v not in allowed]
-            if bad:
-                raise ValueError(f"{name}: unknown value(s) {bad}; allowed: {', '.join(allowed)}")
-        bad_levels = [v for v in self.evidence_levels or [] if str(v) not in {"1", "2", "3", "4", "5", "regulatory"}]
-        if bad_levels:
-            raise ValueError(f"evidence_levels: unknown value(s) {bad_levels}")
         return self
 
     @property
     def empty(self) -> bool:
         return not any(getattr(self, name) for name in type(self).model_fields)
 
-    def matches(self, meta: dict[str, Any]) -> bool:
-        year = int(meta.get("year") or 0)
+    def matches(self, meta: ChunkMeta) -> bool:
+        year = meta.year or 0
         if self.year_min and year < self.year_min:
             return False
         if self.year_max and year > self.year_max:
             return False
-        if self.designs and meta.get("design") not in self.designs:
+        if self.designs and meta.design not in self.designs:
             return False
-        if self.evidence_levels and str(meta.get("evidence_level")) not in {str(v) for v in self.evidence_levels}:
+        if self.evidence_levels and meta.level_key not in {str(v) for v in self.evidence_levels}:
             return False
-        if self.routes and not any(meta.get(f"route_{r}") for r in self.routes):
+        if self.routes and not set(self.routes) & set(meta.routes):
             return False
-        if self.topics and not any(meta.get(f"topic_{t}") for t in self.topics):
+        if self.topics and not set(self.topics) & set(meta.topics):
             return False
-        return not (self.doc_ids and meta.get("doc_id") not in self.doc_ids)
+        return not (self.doc_ids and meta.doc_id not in self.doc_ids)
 
     def to_chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []

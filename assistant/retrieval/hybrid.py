@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from assistant.errors import IndexUnavailable
-from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import TOKENIZER_PATH, MiniLMEmbedder
 from assistant.index.live import LiveIndex, Snapshot, StoredChunk
+from assistant.index.metadata import ChunkMeta
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.synonyms import SynonymTable, TypoFixer, dictionary_words
 from assistant.settings import RetrievalSettings
+from assistant.text import tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -30,14 +31,14 @@ Mode = Literal["hybrid", "dense", "bm25"]
 class RetrievedChunk:
     id: str
     text: str
-    metadata: dict[str, Any]
+    metadata: ChunkMeta
     score: float
     dense: float | None = None  # cosine similarity to the query, when dense search saw it
     bm25: float | None = None
 
     @property
     def doc_id(self) -> str:
-        return str(self.metadata["doc_id"])
+        return self.metadata.doc_id
 
 
 @dataclass
@@ -70,7 +71,7 @@ def whole_documents(result: RetrievalResult, snap: Snapshot, n_docs: int) -> lis
     seen = {c.id for c in out}
     for doc_id in result.ranked_docs[:n_docs]:
         for chunk in snap.chunks:
-            if chunk.metadata["doc_id"] == doc_id and chunk.id not in seen:
+            if chunk.metadata.doc_id == doc_id and chunk.id not in seen:
                 out.append(RetrievedChunk(chunk.id, chunk.text, chunk.metadata, 0.0))
                 seen.add(chunk.id)
     return out
@@ -108,7 +109,7 @@ class HybridRetriever:
 
     def _typo_fixer(self, snap: Snapshot) -> TypoFixer:
         if self._typos is None or self._typos[0] != snap.name:
-            words = {t for c in snap.chunks for t in tokenize(c.text + " " + c.metadata.get("title", ""))}
+            words = {t for c in snap.chunks for t in tokenize(c.text + " " + c.metadata.title)}
             self._typos = (snap.name, TypoFixer(words, dictionary_words(TOKENIZER_PATH)))
         return self._typos[1]
 
@@ -194,7 +195,7 @@ class HybridRetriever:
                 chunks[chunk.id] = chunk
 
         ranked_docs, by_doc, doc_score = rank_documents(
-            fused, {cid: c.metadata["doc_id"] for cid, c in chunks.items()}, self.settings.second_hit_weight
+            fused, {cid: c.metadata.doc_id for cid, c in chunks.items()}, self.settings.second_hit_weight
         )
         selected: list[RetrievedChunk] = []
         for doc in ranked_docs:

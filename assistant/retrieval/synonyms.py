@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.errors import ConfigError
-
 
 class SynonymTable:
     def __init__(self, groups: list[list[str]]) -> None:
@@ -23,15 +21,6 @@ class SynonymTable:
             [(term, re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])")) for term in group]
             for group in self.groups
         ]
-
-    @classmethod
-    def from_data(cls, data: object, source: str = "synonyms.yaml") -> SynonymTable:
-        groups = data.get("groups") if isinstance(data, dict) else None
-        if not isinstance(groups, list) or not all(
-            isinstance(g, list) and len(g) >= 2 and all(isinstance(t, str) and t.strip() for t in g) for g in groups
-        ):
-            raise ConfigError(f"{source}: 'groups' must be a list of lists of two or more phrases")
-        return cls(groups)
 
     def expansions(self, query: str) -> list[str]:
         """Phrases to add to ``query``: the other members of every group the query mentions."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from assistant.answer.models import Caveat, SafetyCategory
+from assistant.domain import Caveat, SafetyCategory
+from assistant.prompt_files import CaveatsFile
 from assistant.prompts import PromptBook
 
 TREATMENT_TERMS = re.compile(
@@ -48,17 +48,17 @@ class CaveatRule:
 class CaveatRules:
     def __init__(self, book: PromptBook) -> None:
         self.rules: list[CaveatRule] = []
-        for item in book.data("caveats.yaml")["caveats"]:
-            when: dict[str, Any] = item.get("when") or {}
+        data: CaveatsFile = book.typed("caveats.yaml")
+        for item in data.caveats:
+            when = item.when
             self.rules.append(CaveatRule(
-                caveat=Caveat(id=item["id"], text=" ".join(item["text"].split()),
-                              source_doc_id=item.get("source_doc_id")),
-                always=bool(when.get("always")),
-                categories=frozenset(when.get("categories") or ()),
-                about_treatment=bool(when.get("about_treatment")),
-                question_terms=tuple(t.lower() for t in when.get("question_terms") or ()),
-                evidence_terms=tuple(t.lower() for t in when.get("evidence_terms") or ()),
-                evidence_levels=frozenset(str(v) for v in when.get("evidence_levels") or ()),
+                caveat=Caveat(id=item.id, text=" ".join(item.text.split()), source_doc_id=item.source_doc_id),
+                always=when.always,
+                categories=frozenset(when.categories),
+                about_treatment=when.about_treatment,
+                question_terms=tuple(t.lower() for t in when.question_terms),
+                evidence_terms=tuple(t.lower() for t in when.evidence_terms),
+                evidence_levels=frozenset(when.evidence_levels),
             ))
 
     def select(

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.prompt_files import ScopeFile
 from assistant.prompts import PromptBook
 
 Verdict = Literal["in", "out", "unknown"]
@@ -42,13 +43,13 @@ class ScopeCheck:
 
 class ScopeGuard:
     def __init__(self, book: PromptBook) -> None:
-        data = book.data("scope.yaml")
-        self._subjects_in = _term_pattern(data["subjects_in"])
-        self._entities_in = _term_pattern(data["entities_in"])
-        self._conditions_in = _term_pattern(data["conditions_in"])
-        self._subjects_out = _term_pattern(data["subjects_out"])
-        self._conditions_out = _term_pattern(data["conditions_out"])
-        self._topics_out = _term_pattern(data["topics_out"])
+        data: ScopeFile = book.typed("scope.yaml")
+        self._subjects_in = _term_pattern(data.subjects_in)
+        self._entities_in = _term_pattern(data.entities_in)
+        self._conditions_in = _term_pattern(data.conditions_in)
+        self._subjects_out = _term_pattern(data.subjects_out)
+        self._conditions_out = _term_pattern(data.conditions_out)
+        self._topics_out = _term_pattern(data.topics_out)
         self._studies: re.Pattern[str] | None = None
         self._study_key: frozenset[str] = frozenset()
 

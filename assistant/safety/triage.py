@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.answer.models import SafetyCategory, Turn
+from assistant.domain import SafetyCategory, Turn
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompt_files import TriageFile
 from assistant.prompts import PromptBook
-from assistant.safety.guard import sentences, variants
+from assistant.safety.deobfuscate import variants
 from assistant.safety.triage_model import Prediction, TriageModel
 from assistant.safety.triage_set import LABELS, Label, Language, joined_reading
+from assistant.text import split_sentences
 
 DECLINED: tuple[Label, ...] = ("lethal_dose", "dosing_request", "misuse_request")
 # The answer's safety category for each classifier label (a lethal-dose question is a dose request it declines).
@@ -89,7 +90,7 @@ class SafetyTriage:
         labels = [self.decide(p) for p in predictions]
         plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
         joined_label = labels[-1] if earlier else "clinical"
-        parts = sentences(plain)
+        parts = split_sentences(plain)
         # One sentence alone counts only for a crisis, and only at its own (higher) bar: a clinical question
         # with one crisis sentence tacked on must escalate, a sentence that merely mentions a dose must not.
         part_p = self.model.predict_text(parts) if len(parts) > 1 else []

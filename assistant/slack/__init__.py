@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from assistant.schemas import ComponentReadiness
+from assistant.domain import ComponentReadiness
 from assistant.services import Services
 from assistant.slack import redaction, socket_mode
 from assistant.slack.app import BOLT_LOG, build_bolt_app

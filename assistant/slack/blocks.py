@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.answer.models import Answer, Caveat, Citation
+from assistant.domain import Answer, Caveat, Citation
 from assistant.slack.mrkdwn import escape, link, to_mrkdwn, to_plain
 
 Block = dict[str, Any]

@@ -21,9 +21,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from assistant.answer.models import Answer
 from assistant.conversations import ConversationStore
 from assistant.conversations.store import Rating
+from assistant.domain import Answer
 from assistant.errors import AssistantError
 from assistant.services import Services
 from assistant.slack.blocks import answer_blocks, fallback_text, home_view, notice_blocks
@@ -76,7 +76,7 @@ class CommandQuestion:
 
 class SlackBot:
     def __init__(self, services: Services, timeout_s: int, slash_command: str = "/evidence") -> None:
-        self.answers = services.answers
+        self.conversation = services.conversation
         self.home = home_view(slash_command, services.answers.crisis.resources("en"))
         self.store: ConversationStore = services.conversations
         self.max_chars = services.settings.web.max_message_chars
@@ -177,7 +177,8 @@ class SlackBot:
     def _answer(self, question: str, conversation_id: str) -> tuple[Answer, str] | str:
         """The answer and its stored message id, or a message safe to show when there is none."""
         try:
-            answer = self.answers.answer(question, self.store.history(conversation_id))
+            asked = self.conversation.ask(question, self.conversation.history(conversation_id),
+                                          conversation_id=conversation_id)
         except AssistantError as exc:
             log.warning("slack question not answered: %s", exc.message, extra={"fields": {"code": exc.code}})
             return exc.public_message if exc.status >= 500 else exc.message  # operator detail stays in the log
@@ -185,7 +186,7 @@ class SlackBot:
             log.exception("slack question failed")
             return FAILED
         log.debug("slack question: %s", question)
-        return answer, self.store.add_turn(conversation_id, question, answer)
+        return asked.answer, str(asked.message_id)
 
     def _stored(self, conversation_id: str, message_id: str) -> tuple[str, Answer] | None:
         conversation = self.store.get_conversation(conversation_id)

@@ -27,7 +27,7 @@ PROTOCOL = "ai-sdk"
 def chat() -> Response:
     services = context.services()
     req = parse_json(ui_stream.UIChatRequest, context={"max_message_chars": services.settings.web.max_message_chars})
-    asked = conversation(req.said(), services.settings.web.history_turns)
+    asked = conversation(req.said(), services.conversation.history_turns)
     ident = ui_stream.message_id()
 
     def frames() -> Iterator[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
-from assistant.answer.models import Answer
+from assistant.domain import Answer
 from assistant.errors import AssistantError
 from assistant.protocols.conversation import Conversation
 from assistant.web import context, sse
@@ -25,7 +25,7 @@ log = logging.getLogger("assistant.web.asking")
 
 def ask(asked: Conversation, protocol: str) -> Answer:
     log.debug("protocol message", extra={"fields": {"message_text": asked.question, "protocol": protocol}})
-    answer = context.services().answers.answer(asked.question, asked.history)
+    answer = context.services().conversation.ask(asked.question, asked.history, store=False).answer
     current_metrics().record_answer(answer)
     log.info("answered", extra={"fields": {
         "protocol": protocol, "category": answer.safety.category, "abstained": answer.abstained,

@@ -62,7 +62,7 @@ def _decode(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("The body is not valid UTF-8.") from None
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_number)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_number, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
     except RecursionError:
@@ -78,6 +78,15 @@ def _number(literal: str) -> int | float:
     """
     value = float(literal)
     return int(value) if value.is_integer() else value
+
+
+def _integer(literal: str) -> int:
+    """An integer literal; one longer than Python will convert (``sys.get_int_max_str_digits``, 4300 digits by
+    default) is the client's mistake, a 400 like any unreadable body, not a ``ValueError`` that ends in a 500."""
+    try:
+        return int(literal)
+    except ValueError:
+        raise BadRequest(f"The body holds an integer of {len(literal.lstrip('-'))} digits, too long to read.") from None
 
 
 def _no_constant(name: str) -> Any:

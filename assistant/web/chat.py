@@ -16,13 +16,14 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from assistant.answer.models import Answer, Turn
+from assistant.conversation import Asked
+from assistant.domain import Turn
 from assistant.errors import AssistantError, NotFound
-from assistant.schemas import ChatRequest, ChatResponse
 from assistant.web import context, sse
 from assistant.web.body import parse_json
 from assistant.web.errors import body_for, no_such
 from assistant.web.metrics import current_metrics
+from assistant.web.schemas import ChatRequest, ChatResponse
 
 log = logging.getLogger("assistant.web.chat")
 bp = Blueprint("chat", __name__)
@@ -37,9 +38,8 @@ def chat() -> Response:
     log.debug("chat message", extra={"fields": {"message_text": req.message, "conversation_id": req.conversation_id}})
     if _wants_stream(req):
         return _stream(req, history)
-    answer = _answer(req, history)
-    conversation_id, message_id = _store(req, answer)
-    body = ChatResponse(conversation_id=conversation_id, message_id=message_id, **dict(answer))
+    asked = _ask(req, history)
+    body = ChatResponse(conversation_id=asked.conversation_id, message_id=asked.message_id, **dict(asked.answer))
     return jsonify(body.model_dump(mode="json"))
 
 
@@ -50,46 +50,34 @@ def _wants_stream(req: ChatRequest) -> bool:
 
 
 def _history(req: ChatRequest) -> list[Turn]:
-    limit = context.services().settings.web.history_turns
-    if req.history:
-        return [Turn(user=t.user, assistant=t.assistant) for t in req.history[-limit:]] if limit else []
+    """Refused before any answering (and before a stream starts) when the conversation is not the web's."""
     conversation_id = req.conversation_id
-    if conversation_id is None:
-        return []
-    store = context.services().conversations
-    conversation = store.get_conversation(conversation_id)
-    if conversation is None or conversation.channel != WEB_CHANNEL:
-        raise NotFound(no_such("conversation", conversation_id), field="conversation_id")
-    return store.history(conversation_id, limit=limit)
+    if conversation_id is not None and not req.history:
+        conversation = context.services().conversations.get_conversation(conversation_id)
+        if conversation is None or conversation.channel != WEB_CHANNEL:
+            raise NotFound(no_such("conversation", conversation_id), field="conversation_id")
+    sent = [Turn(user=t.user, assistant=t.assistant) for t in req.history]
+    return context.services().conversation.history(conversation_id, sent)
 
 
-def _answer(req: ChatRequest, history: list[Turn]) -> Answer:
-    answer = context.services().answers.answer(req.message, history, req.filters)
+def _ask(req: ChatRequest, history: list[Turn]) -> Asked:
+    asked = context.services().conversation.ask(req.message, history, req.filters, store=req.store,
+                                                conversation_id=req.conversation_id, channel=WEB_CHANNEL)
+    answer = asked.answer
     current_metrics().record_answer(answer)
-    return answer
-
-
-def _store(req: ChatRequest, answer: Answer) -> tuple[str | None, str | None]:
-    if not req.store:
-        log.info("answered, not stored", extra={"fields": {
-            "conversation_id": req.conversation_id, "category": answer.safety.category, "stored": False,
-            "abstained": answer.abstained, "citations": len(answer.citations), "engine": answer.engine}})
-        return None, None
-    store = context.services().conversations
-    conversation_id = req.conversation_id or store.create_conversation(WEB_CHANNEL)
-    message_id = store.add_turn(conversation_id, req.message, answer)
-    log.info("answered", extra={"fields": {
-        "conversation_id": conversation_id, "message_id": message_id, "category": answer.safety.category,
-        "abstained": answer.abstained, "citations": len(answer.citations), "engine": answer.engine}})
-    return conversation_id, message_id
+    log.info("answered" if req.store else "answered, not stored", extra={"fields": {
+        "conversation_id": asked.conversation_id if req.store else req.conversation_id,
+        **({"message_id": asked.message_id} if req.store else {"stored": False}),
+        "category": answer.safety.category, "abstained": answer.abstained, "citations": len(answer.citations),
+        "engine": answer.engine}})
+    return asked
 
 
 def _stream(req: ChatRequest, history: list[Turn]) -> Response:
     def events() -> Iterator[str]:
         try:
-            answer = _answer(req, history)
-            conversation_id, message_id = _store(req, answer)
-            yield from sse.answer_events(answer, conversation_id, message_id)
+            asked = _ask(req, history)
+            yield from sse.answer_events(asked.answer, asked.conversation_id, asked.message_id)
         except Exception as exc:  # the status line is sent: report in-band, never drop the connection
             status, body = body_for(exc)
             if not isinstance(exc, AssistantError):

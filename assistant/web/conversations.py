@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify
 
-from assistant.answer.models import Answer
 from assistant.conversations.store import Conversation, StoredTurn
+from assistant.domain import Answer
 from assistant.errors import NotFound
-from assistant.schemas import ConversationRecord, FeedbackRequest, FeedbackResponse, TurnRecord
 from assistant.web import context
 from assistant.web.body import parse_json
 from assistant.web.chat import WEB_CHANNEL
 from assistant.web.errors import no_such
+from assistant.web.schemas import ConversationRecord, FeedbackRequest, FeedbackResponse, TurnRecord
 
 bp = Blueprint("conversations", __name__)
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from assistant.errors import AssistantError
-from assistant.schemas import ComponentReadiness, Health, Readiness
 from assistant.web import context
 from assistant.web.errors import error_body
+from assistant.web.schemas import ComponentReadiness, Health, Readiness
 
 bp = Blueprint("health", __name__)
 COMPONENTS = "assistant.components"

@@ -37,7 +37,7 @@ def chat_completions() -> Response:
     services = context.services()
     req = parse_json(openai_chat.ChatCompletionRequest,
                      context={"max_message_chars": services.settings.web.max_message_chars})
-    asked = conversation(req.said(), services.settings.web.history_turns)
+    asked = conversation(req.said(), services.conversation.history_turns)
     ident, created = openai_chat.completion_id(), openai_chat.now()
     if req.stream:
         return _stream(asked, ident, created)

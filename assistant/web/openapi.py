@@ -1,7 +1,7 @@
 """GET /openapi.json: the contract, written next to the routes it describes.
 
 Paths are spelled out here by hand (they are few, and their prose matters); every body schema
-is generated from the pydantic models in ``assistant.schemas`` that the views themselves use, so
+is generated from the pydantic models in ``assistant.web.schemas`` that the views themselves use, so
 a field cannot change in one place only. Limits that come from settings are patched in, and a
 test checks both the document (openapi-spec-validator) and real responses against it.
 """
@@ -15,12 +15,10 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from assistant import schemas
-from assistant.corpus.models import DESIGNS, ROUTES, TOPICS
 from assistant.protocols import openai_chat, ui_stream
 from assistant.protocols.conversation import MAX_CONTEXT_CHARS
 from assistant.settings import Settings
-from assistant.web import context
+from assistant.web import context, schemas
 
 bp = Blueprint("openapi", __name__)
 
@@ -60,7 +58,6 @@ _SPACES = r"\t\n\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 _TRIMMED = r"\t\n\u000B\u000C\r\u001C-\u001F \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 _EDGE = f"[^{_CONTROLS}{_SPACES}]"
 TYPED_TEXT_PATTERN = f"^[{_TRIMMED}]*{_EDGE}(?:[^{_CONTROLS}]*{_EDGE})?[{_TRIMMED}]*$"
-EVIDENCE_LEVELS: list[int | str] = [1, 2, 3, 4, 5, "1", "2", "3", "4", "5", "regulatory"]
 # Event name -> component schema of its JSON data, in the order the events are sent.
 STREAM_EVENTS = {"meta": "MetaEvent", "delta": "DeltaEvent", "citations": "CitationsEvent",
                  "caveats": "CaveatsEvent", "done": "DoneEvent", "error": "StreamError"}
@@ -135,10 +132,6 @@ def _write_in_checks_made_in_code(found: dict[str, Any], settings: Settings) -> 
         "required": ["store"], "properties": {"store": {"const": False}}, "not": {"required": ["conversation_id"]}}}
     _branch(found["FeedbackRequest"]["properties"]["comment"], "string")["pattern"] = TYPED_TEXT_PATTERN
     _write_in_message_rules(found, settings.web.max_message_chars)
-    filters = found["Filters"]["properties"]
-    for name, allowed in (("designs", DESIGNS), ("routes", ROUTES), ("topics", TOPICS),
-                          ("evidence_levels", EVIDENCE_LEVELS)):
-        _branch(filters[name], "array")["items"] = {"enum": list(allowed)}
 
 
 # Context texts (system, developer and assistant messages) may be blank but hold no control characters.

@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from assistant.errors import NotFound
-from assistant.schemas import SourceList, SourceRecord
 from assistant.web import context
 from assistant.web.errors import no_such
+from assistant.web.schemas import SourceList, SourceRecord
 
 bp = Blueprint("sources", __name__)
 

@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from assistant.answer.models import Answer
+from assistant.domain import Answer
 from assistant.protocols.text import pieces
-from assistant.schemas import CaveatsEvent, CitationsEvent, DeltaEvent, DoneEvent, MetaEvent
+from assistant.web.schemas import CaveatsEvent, CitationsEvent, DeltaEvent, DoneEvent, MetaEvent
 
 MIME_TYPE = "text/event-stream"
 

@@ -33,14 +33,15 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant.answer.models import Answer, Turn
 from assistant.corpus.loaders import load_markdown
+from assistant.domain import Answer, Turn
 from assistant.evaluation.scoring import LeakGuard
 from assistant.index import MiniLMEmbedder, VectorStore
 from assistant.index.ingest import ingest
 from assistant.prompts import PromptBook
 from assistant.services import Services, build_services
 from assistant.settings import Settings
+from assistant.text import split_sentences
 from tests.conftest import REPO, SHIPPED_CORPUS, make_settings
 from tests.fakes import OpenAIStub
 
@@ -255,7 +256,7 @@ def home_dosing(text: str) -> list[str]:
     """Sentences that give a dose together with home, self or unsupervised use, or order the reader to take one."""
     found = []
     for reading in readings(text):
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", reading):
+        for sentence in split_sentences(reading):  # the service's own cut: "e.g." must not split a dose from "at home"
             words = re.sub(r"(?<=[a-z])[0134@]|[0134@](?=[a-z])", lambda m: m.group(0).translate(LEET), sentence)
             if DOSE.search(sentence) and (SELF_USE.search(words) or DOSE_ORDER.search(words)):
                 found.append(sentence)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.models import Answer
+from assistant.domain import Answer
 from assistant.services import Services
 from tests.answer.test_service import assert_grounded
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.index import MiniLMEmbedder
 from assistant.services import Services, build_services
 from assistant.settings import AnswerSettings, Settings

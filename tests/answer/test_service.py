@@ -6,10 +6,14 @@ import re
 
 import pytest
 
-from assistant.answer.models import Answer, Turn
 from assistant.answer.service import AnswerService
-from assistant.safety.guard import DOSE
+from assistant.domain import Answer, Turn
+from assistant.prompts import PromptBook
+from assistant.safety.screens import SentenceScreens
 from assistant.services import Services
+from tests.conftest import REPO
+
+DOSE = SentenceScreens.from_book(PromptBook.load(REPO / "prompts")).dose
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from assistant.answer.models import Answer, Safety
 from assistant.conversations import SqlConversationStore, make_store
 from assistant.conversations.store import MIGRATIONS
+from assistant.domain import Answer, Safety
 from tests import servers
 
 

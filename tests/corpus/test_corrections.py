@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant.answer.extractive import split_sentences
 from assistant.corpus import Document, load_corpus
+from assistant.index.sentences import quotable_sentences
 from tests.conftest import REPO, SHIPPED_CORPUS
 
 CASES = yaml.safe_load((Path(__file__).parent / "corrections.yaml").read_text(encoding="utf-8"))
@@ -32,7 +32,7 @@ def documents() -> dict[str, Document]:
 
 
 def sentences_of(doc: Document) -> list[str]:
-    return [s for section in doc.sections for s in split_sentences(" ".join(section.text.split()))]
+    return [s for section in doc.sections for s in quotable_sentences(" ".join(section.text.split()))]
 
 
 def selected(documents: dict[str, Document], case: dict[str, Any]) -> list[Document]:
@@ -85,7 +85,7 @@ def test_old_wording_is_gone_from_corpus_prompts_eval_and_docs(banned: dict[str,
 @pytest.mark.parametrize("case", [c for c in CASES["entries"] if "old" in c], ids=lambda c: c["why"][:60])
 def test_the_old_wording_breaks_its_case(case: dict[str, Any]) -> None:
     """A case that would pass the wrong sentence guards nothing."""
-    assert rule_violations(split_sentences(case["old"]), case)
+    assert rule_violations(quotable_sentences(case["old"]), case)
 
 
 def test_the_old_krystal_title_is_caught(documents: dict[str, Document]) -> None:

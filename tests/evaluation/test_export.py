@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
 from assistant.cli import main
 from assistant.conversations import make_store
+from assistant.domain import Answer, Caveat, Citation, Safety
 from assistant.evaluation.conversations_file import load_cases, parse_cases
 from assistant.evaluation.export import case_from_conversation, infer_kind
 from assistant.evaluation.replay import Scoring, replay

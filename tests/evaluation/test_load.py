@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.evaluation.load import LoadPlan, LoadResult, Sample, percentile, run_load, sse_events
+from assistant.evaluation.load import LoadPlan, LoadResult, Sample, run_load, sse_events
 from assistant.evaluation.load_bench import (
     BenchReport,
     GreedyClient,
@@ -34,14 +34,6 @@ QUESTIONS = ["What did the TRANSFORM-2 trial find?", "How fast does IV ketamine 
              "What are the side effects of esketamine nasal spray?", "Is ketamine good for migraine?"]
 WORKERS, THREADS = 2, 2
 GREEDY_LIMIT = 40
-
-
-def test_percentiles_are_latencies_some_request_really_had() -> None:
-    values = [0.010, 0.020, 0.030, 0.040, 1.000]
-    assert percentile(values, 50) == 0.030
-    assert percentile(values, 95) == 1.000
-    assert percentile(values, 0) == 0.010
-    assert percentile([0.5], 99) == 0.5
 
 
 def test_sse_lines_are_read_back_into_events_as_a_browser_would() -> None:

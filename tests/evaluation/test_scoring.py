@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.domain import Answer, Caveat, Citation, Safety
 from assistant.evaluation.conversations_file import CaseTurn
-from assistant.evaluation.scoring import LeakGuard, Metrics, percentile, score_error, score_turn
+from assistant.evaluation.scoring import LeakGuard, Metrics, score_error, score_turn
 from tests.conftest import REPO
 
 GUARD = LeakGuard.from_prompts(REPO / "prompts")
@@ -139,12 +139,6 @@ def test_rates_count_only_the_turns_that_measure_them() -> None:
     assert m.latency()["p50_ms"] == 200.0 and m.latency()["max_ms"] == 300.0
     empty = Metrics.of([])
     assert empty.hit_at_5.value is None and empty.latency()["p95_ms"] is None
-
-
-def test_percentile_interpolates_between_ranks() -> None:
-    assert percentile([1, 2, 3, 4], 50) == 2.5
-    assert percentile([10], 95) == 10
-    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
 
 
 def test_the_bottom_line_holds_every_expected_fact_in_the_first_paragraph() -> None:

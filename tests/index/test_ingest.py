@@ -10,6 +10,7 @@ from assistant.errors import CorpusError
 from assistant.index import LiveIndex, VectorStore
 from assistant.index.chunking import chunk_document
 from assistant.index.ingest import ingest
+from assistant.index.metadata import ChunkMeta
 from assistant.settings import IndexSettings, Settings
 from tests.conftest import write_doc
 
@@ -18,7 +19,7 @@ def _docs_in_index(store: VectorStore) -> dict[str, int]:
     snap = LiveIndex(store, 0).snapshot()
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
-        counts[chunk.metadata["doc_id"]] = counts.get(chunk.metadata["doc_id"], 0) + 1
+        counts[chunk.metadata.doc_id] = counts.get(chunk.metadata.doc_id, 0) + 1
     return counts
 
 
@@ -45,11 +46,11 @@ def test_a_changed_file_replaces_only_its_own_chunks(store: VectorStore, setting
     assert report.changed == ["beta2012"] and not report.added and not report.removed
     assert report.embedded_chunks == 1
     after = LiveIndex(store, 0).snapshot()
-    unchanged_before = {c.id for c in before.chunks if c.metadata["doc_id"] != "beta2012"}
-    unchanged_after = {c.id for c in after.chunks if c.metadata["doc_id"] != "beta2012"}
+    unchanged_before = {c.id for c in before.chunks if c.metadata.doc_id != "beta2012"}
+    unchanged_after = {c.id for c in after.chunks if c.metadata.doc_id != "beta2012"}
     assert unchanged_before == unchanged_after
     assert any("new finding" in c.text for c in after.chunks)
-    assert not any("fell by 10 points" in c.text and c.metadata["doc_id"] == "beta2012" for c in after.chunks)
+    assert not any("fell by 10 points" in c.text and c.metadata.doc_id == "beta2012" for c in after.chunks)
 
 
 def test_a_deleted_file_takes_its_chunks_with_it(store: VectorStore, settings: Settings, corpus: Path) -> None:
@@ -110,10 +111,14 @@ def test_chunks_carry_record_and_section(tmp_path: Path) -> None:
                      topics=["efficacy", "safety"], route=["IV"])
     (doc,) = load_markdown(path)
     chunks = chunk_document(doc, chunk_size=400, chunk_overlap=50)
-    assert chunks[0].metadata["section"] == "Summary"
-    results = [c for c in chunks if c.metadata["section"] == "Results"]
+    assert chunks[0].metadata.section == "Summary"
+    results = [c for c in chunks if c.metadata.section == "Results"]
     assert len(results) > 1 and all(len(c.text) <= 400 for c in results)
     meta = results[0].metadata
-    assert meta["doi"] == "10.5555/delta2016" and meta["year"] == 2015 and meta["evidence_level"] == "2"
-    assert meta["topic_efficacy"] is True and meta["topic_safety"] is True and meta["route_IV"] is True
+    assert meta.doi == "10.5555/delta2016" and meta.year == 2015 and meta.evidence_level == 2
+    assert meta.topics == ("efficacy", "safety") and meta.routes == ("IV",)
+    stored = meta.to_store()  # what Chroma holds: scalars, with flags to filter routes and topics on
+    assert stored["evidence_level"] == "2" and stored["topics"] == "efficacy,safety"
+    assert stored["topic_efficacy"] is True and stored["topic_safety"] is True and stored["route_IV"] is True
+    assert ChunkMeta.from_store(stored) == meta
     assert "Results" in results[0].search_text and "delta2016" in results[0].search_text

@@ -31,7 +31,7 @@ def test_ingest_writes_every_quotable_sentence_with_its_vector(store: VectorStor
     for chunk in snap.chunks:
         rows = index.rows([chunk.id])
         assert rows and all(index.texts[r].rstrip(".") in chunk.text for r in rows)
-        assert {index.doc_ids[r] for r in rows} == {chunk.metadata["doc_id"]}
+        assert {index.doc_ids[r] for r in rows} == {chunk.metadata.doc_id}
     vector = store.embedder.embed([index.texts[0]])[0]
     assert float(vector @ index.vectors[0]) == pytest.approx(1.0, abs=1e-4)
 

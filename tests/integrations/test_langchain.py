@@ -8,12 +8,12 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.errors import ValidationFailed
 from assistant.integrations.langchain import EvidenceRetriever, answer_runnable
 from assistant.retrieval.filters import Filters
-from assistant.schemas import SourceRecord
 from assistant.services import Services
+from assistant.web.schemas import SourceRecord
 
 QUESTION = "Does ketamine reduce suicidal ideation within 24 hours?"
 METADATA = {"doc_id", "title", "authors", "year", "doi", "url", "design", "evidence_level", "section", "score",
@@ -74,7 +74,7 @@ def test_an_off_topic_query_is_marked_as_weak_evidence(retriever: EvidenceRetrie
 
 
 def test_the_answer_service_is_a_runnable_giving_the_services_own_answer(shipped_services: Services) -> None:
-    runnable = answer_runnable(shipped_services.answers)
+    runnable = answer_runnable(shipped_services.conversation)
 
     answer = runnable.invoke(QUESTION)
 
@@ -84,7 +84,7 @@ def test_the_answer_service_is_a_runnable_giving_the_services_own_answer(shipped
 
 
 def test_the_runnable_reads_a_chat_as_history_and_sets_system_messages_aside(shipped_services: Services) -> None:
-    runnable = answer_runnable(shipped_services.answers)
+    runnable = answer_runnable(shipped_services.conversation)
     opening = shipped_services.answers.answer("What did TRANSFORM-2 find?")
     expected = shipped_services.answers.answer(
         "How long did it last?", [Turn(user="What did TRANSFORM-2 find?", assistant=opening.answer)])
@@ -99,7 +99,7 @@ def test_the_runnable_reads_a_chat_as_history_and_sets_system_messages_aside(shi
 
 
 def test_a_crisis_through_the_runnable_gets_the_crisis_response(shipped_services: Services) -> None:
-    [crisis, clinical] = answer_runnable(shipped_services.answers).batch(
+    [crisis, clinical] = answer_runnable(shipped_services.conversation).batch(
         ["I want to die tonight. Would ketamine help?", QUESTION])
 
     assert crisis.safety.category == "crisis" and crisis.safety.escalated and crisis.crisis_message
@@ -109,4 +109,4 @@ def test_a_crisis_through_the_runnable_gets_the_crisis_response(shipped_services
 
 def test_a_chat_without_a_question_is_refused(shipped_services: Services) -> None:
     with pytest.raises(ValidationFailed, match="user message"):
-        answer_runnable(shipped_services.answers).invoke([SystemMessage("Be brief.")])
+        answer_runnable(shipped_services.conversation).invoke([SystemMessage("Be brief.")])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety, Turn
+from assistant.domain import Answer, Caveat, Citation, Safety, Turn
 from assistant.errors import ValidationFailed
 from assistant.protocols import openai_chat, ui_stream
 from assistant.protocols.conversation import Said, conversation

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant.answer.models import Turn
+from assistant.domain import Turn
 from assistant.safety.triage import SafetyTriage
 from assistant.services import Services
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.domain import Answer, Caveat, Citation, Safety
 from assistant.slack.blocks import (
     CRISIS_HEADER,
     FEEDBACK_DOWN,

@@ -217,3 +217,25 @@ def test_with_the_dm_window_at_zero_each_top_level_direct_message_starts_a_conve
     for ts in (first, second):
         conversation = store.get_conversation(store.get_or_create_by_ref(f"slack:{TEAM}:D0DIRECT:{ts}", "slack"))
         assert conversation is not None and len(conversation.turns) == 1
+
+
+def test_the_history_setting_that_serves_the_http_api_sets_how_much_of_a_thread_a_follow_up_sees(
+        shipped_settings: Settings, embedder: MiniLMEmbedder, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    settings = slack_settings(shipped_settings, tmp_path, fake_slack.api_url)
+    settings = settings.model_copy(update={"web": settings.web.model_copy(update={"history_turns": 0})})
+    app = create_app(settings, build_services(settings, embedder=embedder))
+    slack = Slack(app.test_client(), fake_slack)
+    try:
+        root = next_ts()
+        slack.mention("How fast does IV ketamine work in treatment-resistant depression?", ts=root)
+        fake_slack.wait_for("chat.update")
+        slack.mention("What about its side effects?", thread_ts=root)
+        fake_slack.wait_for("chat.update", count=2)
+        settle(app)
+        store = app.extensions["assistant"].conversations
+        conversation = store.get_conversation(store.get_or_create_by_ref(f"slack:{TEAM}:{CHANNEL}:{root}", "slack"))
+    finally:
+        extension(app).worker.shutdown()
+    assert conversation is not None and len(conversation.turns) == 2
+    # With no earlier turns to read, the follow-up is asked as it was typed (the test above sees it condensed).
+    assert "treatment-resistant" not in (conversation.turns[1].answer["standalone_query"] or "")

@@ -18,6 +18,9 @@ from tests.web.conftest import AppFactory
 
 JSON = "application/json"
 OK_MESSAGE = {"message": "Does ketamine help depression?"}
+# More digits than Python converts to an int (sys.get_int_max_str_digits, 4300 by default); json.dumps cannot
+# write such a number either, so bodies holding one are written by hand.
+HUGE = "9" * 5000
 
 
 def raw(body: str | bytes, content_type: str | None = JSON) -> dict[str, Any]:
@@ -88,10 +91,16 @@ CHAT_CASES = [
                  id="filters-string"),
     pytest.param(as_json({**OK_MESSAGE, "filters": {"year_min": "2015"}}), 422, "validation_error",
                  "filters.year_min", "valid integer", id="filters-year-string"),
-    pytest.param(as_json({**OK_MESSAGE, "filters": {"designs": ["anecdote"]}}), 422, "validation_error", "filters",
-                 "unknown value", id="filters-unknown-design"),
+    pytest.param(as_json({**OK_MESSAGE, "filters": {"designs": ["anecdote"]}}), 422, "validation_error",
+                 "filters.designs.0", "'meta-analysis'", id="filters-unknown-design"),
+    pytest.param(as_json({**OK_MESSAGE, "filters": {"evidence_levels": [True]}}), 422, "validation_error",
+                 "filters.evidence_levels.0", "not a boolean", id="filters-level-boolean"),
     pytest.param(as_json({**OK_MESSAGE, "filters": {"year_min": 2020, "year_max": 2010}}), 422,
                  "validation_error", "filters", "year_min must not be after year_max", id="filters-years-reversed"),
+    pytest.param(raw('{"message": "hi", "filters": {"year_min": ' + HUGE + '}}'), 400, "bad_request", None,
+                 "5000 digits, too long", id="filters-year-5000-digits"),
+    pytest.param(raw('{"message": "hi", "filters": {"evidence_levels": [-' + HUGE + ']}}'), 400, "bad_request", None,
+                 "5000 digits, too long", id="filters-level-5000-digits"),
 ]
 
 
@@ -203,6 +212,13 @@ FEEDBACK_CASES = [
     pytest.param({"message_id": "msg_x", "rating": "up", "surprise": 1}, "surprise", "Extra inputs",
                  id="unknown-field"),
 ]
+
+
+def test_a_rating_too_long_to_read_as_an_integer_is_a_400_not_a_500(client: FlaskClient) -> None:
+    response = client.post("/v1/feedback", **raw('{"message_id": "msg_x", "rating": ' + HUGE + '}'))
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
 
 
 @pytest.mark.parametrize(("body", "field", "words"), FEEDBACK_CASES)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from assistant.answer.models import Answer
+from assistant.domain import Answer
 from tests.conftest import make_settings
 from tests.web.conftest import AppFactory
 from tests.web.sse_helpers import parse_events

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from assistant.schemas import ChatRequest
+from assistant.web.schemas import ChatRequest
 from tests.conftest import REPO
 from tests.web.sse_helpers import parse_events
 

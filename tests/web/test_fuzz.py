@@ -18,6 +18,7 @@ are derandomized (the same requests every time), so a failure here reproduces.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
@@ -48,7 +50,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from assistant.schemas import clean_text
+from assistant.domain import clean_text
 from assistant.web.openapi import TYPED_TEXT_PATTERN
 from tests.web.conftest import AppFactory
 
@@ -365,3 +367,54 @@ def test_the_documented_pattern_for_typed_text_is_exactly_the_servers_rule(text:
 
     assert bool(re.match(TYPED_TEXT_PATTERN, text)) is accepted
 
+
+
+def integer_fields(spec: dict[str, Any], schema: dict[str, Any], path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Paths of every property a request body's schema lets hold an integer (array items count as the array)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return integer_fields(spec, spec["components"]["schemas"][name], path)
+    takes_integers = schema.get("type") == "integer" or any(
+        isinstance(v, int) and not isinstance(v, bool) for v in schema.get("enum", []))
+    found = {path} if takes_integers else set()
+    for choice in (*schema.get("anyOf", []), *schema.get("oneOf", []), *schema.get("allOf", [])):
+        found |= integer_fields(spec, choice, path)
+    if isinstance(schema.get("items"), dict):
+        found |= integer_fields(spec, schema["items"], path)
+    for name, sub in schema.get("properties", {}).items():
+        found |= integer_fields(spec, sub, (*path, name))
+    return found
+
+
+def huge_integer_bodies(spec: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """(path, field) for every integer field of every JSON request body in the document."""
+    out = []
+    for route, methods in spec["paths"].items():
+        for operation in (m for m in methods.values() if isinstance(m, dict)):
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                out += [(route, f) for f in sorted(integer_fields(spec, body["schema"])) if f]
+    return out
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(digits=st.integers(4301, 12_000), sign=st.sampled_from(["", "-"]), pick=st.integers(0, 10_000))
+def test_an_integer_too_long_to_parse_in_any_integer_field_is_a_4xx_never_a_500(
+        client: FlaskClient, digits: int, sign: str, pick: int) -> None:
+    """Python refuses to convert an integer of more than 4300 digits; that is the client's mistake, in every
+    integer field the document declares (filter years and levels, the protocols' counts...)."""
+    spec = client.get("/openapi.json").get_json()
+    targets = huge_integer_bodies(spec)
+    assert {"year_min", "evidence_levels", "n"} <= {f[-1] for _, f in targets}
+    route, field_path = targets[pick % len(targets)]
+    text = '"__N__"'
+    for name in reversed(field_path):
+        text = json.dumps({name: "__MARK__"}).replace('"__MARK__"', text)
+    body = text.replace('"__N__"', sign + "7" * digits)
+
+    response = client.post(route, data=body, content_type="application/json")
+
+    assert 400 <= response.status_code < 500, (route, field_path, response.status_code)
+    error = response.get_json()["error"]
+    assert "too long to read" in error["message"]

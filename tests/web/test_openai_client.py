@@ -15,7 +15,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from assistant.answer.models import Citation
+from assistant.domain import Citation
 from assistant.protocols.openai_chat import MODEL_ID
 from assistant.protocols.text import CAVEATS_HEADING, REFERENCES_HEADING, reference_line
 from tests.web.conftest import AppFactory, serving

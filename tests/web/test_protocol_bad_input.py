@@ -19,6 +19,7 @@ JSON = "application/json"
 COMPLETIONS = "/v1/chat/completions"
 UI_CHAT = "/api/chat"
 ASK = {"role": "user", "content": "Does ketamine help depression?"}
+HUGE = "9" * 5000  # more digits than Python converts to an int; json.dumps cannot write it either
 OPENAI_ERROR_KEYS = {"message", "type", "param", "code", "request_id"}
 
 
@@ -80,6 +81,8 @@ OPENAI_CASES = [
     pytest.param(asks(ASK, model=5), 400, "model", "valid string", id="model-number"),
     pytest.param(asks(ASK, stream_options={"include_usage": "yes"}), 400, "stream_options.include_usage",
                  "valid boolean", id="stream-options-string"),
+    pytest.param(raw('{"messages": [{"role": "user", "content": "hi"}], "n": ' + HUGE + '}'), 400, None,
+                 "5000 digits, too long", id="n-5000-digits"),
 ]
 
 
@@ -177,6 +180,8 @@ UI_CASES = [
                  id="last-not-user"),
     pytest.param(ui(text("hi"), trigger="resume"), 422, "validation_error", "trigger", "'submit-message'",
                  id="trigger-unknown"),
+    pytest.param(raw('{"id": ' + HUGE + ', "messages": []}'), 400, "bad_request", None, "5000 digits, too long",
+                 id="id-5000-digits"),
 ]
 
 

@@ -10,24 +10,20 @@ the configured value.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from assistant.answer.models import Answer, Caveat, Citation, Safety
+from assistant.domain import DEFAULT_MAX_MESSAGE_CHARS, Answer, Caveat, Citation, ComponentReadiness, Safety, clean_text
+from assistant.index.metadata import ChunkMeta
 from assistant.retrieval.filters import Filters
 
-DEFAULT_MAX_MESSAGE_CHARS = 2000
 MAX_COMMENT_CHARS = 2000
 MAX_HISTORY_TURNS = 50
 MAX_HISTORY_ANSWER_CHARS = 20_000
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-# Tab, newline and carriage return are ordinary in typed text; every other control character is
-# either a mistake or an attempt to confuse logs, terminals and prompts.
-ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
 class _Request(BaseModel):
@@ -36,33 +32,6 @@ class _Request(BaseModel):
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def clean_text(value: str, *, limit: int) -> str:
-    """Strip surrounding whitespace and reject what a person would not type.
-
-    Lone surrogates are rejected too: JSON can smuggle them in as ``\\ud800`` escapes and they
-    cannot be encoded for storage later.
-    """
-    text = value.strip()
-    if not text:
-        raise PydanticCustomError("blank", "must contain some text, not only whitespace")
-    return typed_text(text, limit=limit)
-
-
-def typed_text(text: str, *, limit: int) -> str:
-    """``text`` unchanged if it holds only what a person would type and fits ``limit``; shared by every text
-    field, trimmed or not, so the refusals read the same everywhere."""
-    for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in ALLOWED_CONTROLS) or category == "Cs":
-            raise PydanticCustomError(
-                "control_character", f"must not contain control characters (found U+{ord(char):04X})")
-    if len(text) > limit:
-        raise PydanticCustomError(
-            "too_long", "must be at most {limit} characters (got {length})",
-            {"limit": limit, "length": len(text)})
-    return text
 
 
 class HistoryTurn(_Request):
@@ -185,21 +154,13 @@ class SourceRecord(_Response):
     topics: list[str]
 
     @classmethod
-    def from_metadata(cls, meta: dict[str, Any]) -> SourceRecord:
-        """Chunk metadata is flat and uses '' and 0 for missing values (Chroma stores scalars only)."""
-        level = meta.get("evidence_level") or None
+    def from_metadata(cls, meta: ChunkMeta) -> SourceRecord:
         return cls(
-            doc_id=meta["doc_id"], title=meta.get("title", ""), authors=meta.get("authors", ""),
-            short_name=meta.get("short_name", meta["doc_id"]), year=meta.get("year") or None,
-            journal=meta.get("journal") or None, doi=meta.get("doi") or None, pmid=meta.get("pmid") or None,
-            url=meta.get("url") or None, design=meta.get("design", ""),
-            evidence_level=None if level == "unrated" else level,
-            routes=_csv(meta.get("route")), topics=_csv(meta.get("topics")),
+            doc_id=meta.doc_id, title=meta.title, authors=meta.authors, short_name=meta.short_name or meta.doc_id,
+            year=meta.year, journal=meta.journal, doi=meta.doi, pmid=meta.pmid, url=meta.url, design=meta.design,
+            evidence_level=None if meta.evidence_level is None else str(meta.evidence_level),
+            routes=list(meta.routes), topics=list(meta.topics),
         )
-
-
-def _csv(value: Any) -> list[str]:
-    return [part for part in str(value or "").split(",") if part]
 
 
 class SourceList(_Response):
@@ -226,11 +187,6 @@ class ErrorResponse(_Response):
 
 class Health(_Response):
     status: Literal["ok"]
-
-
-class ComponentReadiness(_Response):
-    ready: bool
-    reason: str | None = Field(None, description="Why this component is not ready.")
 
 
 class Readiness(_Response):
