@@ -101,6 +101,8 @@ class AnswersFile(BaseModel):
     frame_words: list[str] = Field(min_length=1)
     domain_words: list[str] = Field(min_length=1)
     answer_kinds: dict[str, AnswerKind] = Field(min_length=1)
+    topic_vocabulary: dict[str, list[str]] = Field(min_length=1)
+    medical_suffixes: list[str] = Field(min_length=1)
     design_cues: list[str]
     filler_cues: list[str]
     asks_filler: list[str]

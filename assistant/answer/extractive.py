@@ -8,7 +8,8 @@ cover (with their document's labels: a sentence of the Berman study covers "Berm
 they carry the kind of answer the question expects (a time for "how soon", a rate for "what rate");
 a finding beats a description of design, and filler (where and when something was published) is
 dropped unless asked for. Near-duplicates are dropped, and the best sentence becomes the bottom
-line, the strongest evidence winning among near-equals; the rest follow strongest evidence first.
+line, the strongest evidence winning among near-equals, with a second sentence of the same study when
+it adds what the first leaves out; the rest follow strongest evidence first.
 A relevant finding that cuts the other way (a null or negative result) is kept so that
 disagreement stays visible.
 """
@@ -51,15 +52,23 @@ FINDING_CUES = re.compile(r"\d|%|superior|reduc|improv|respon|remission|greater|
 REDUNDANCY = 0.87
 
 
+COMPANION_MARGIN = 0.2  # a second bottom-line sentence scores at most this much below the first
 NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided by evidence level
 FOCUS_WEIGHT = 0.3
 KIND_BONUS = 0.35
 DESIGN_PENALTY = 0.3
+DESIGN_ANSWERS = frozenset({"sample_size", "count", "dose", "dose_per_kg"})  # figures a design sentence reports
 FILLER_PENALTY = 0.3
 # An estimate on a named rating scale, with its CI and p-value, is a study's finding at its most specific.
 RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference", "scale"})
+QUANTITIES = RESULT_SPANS | {"minutes", "hours", "days", "weeks", "months", "dose", "dose_per_kg"}
 RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
+
+
+def _numbers(text: str) -> set[str]:
+    """The figures a sentence reports, to tell a second result from a restatement of the first."""
+    return set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class Candidate:
     vector: np.ndarray
     score: float = 0.0
     coverage: float = 1.0
+    kinds: frozenset[str] = frozenset()  # the typed spans the sentence carries
+    tokens: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -160,8 +171,8 @@ class ExtractiveEngine:
             kinds = flags.kinds[row]
             is_design = flags.design[row]
             score += 0.05 if flags.finding[row] and not is_design else 0.0
-            if is_design and not analysis.asks_design:
-                score -= DESIGN_PENALTY
+            if is_design and not analysis.asks_design and not kinds & analysis.span_kinds & DESIGN_ANSWERS:
+                score -= DESIGN_PENALTY  # unless it carries what was asked ("randomized 346 patients")
             if not analysis.asks_filler and flags.filler[row]:
                 score -= FILLER_PENALTY
             if analysis.span_kinds and kinds & analysis.span_kinds:
@@ -169,7 +180,7 @@ class ExtractiveEngine:
             score += NUMBER_BONUS * len(analysis.numbers & stokens)
             coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
             score += FOCUS_WEIGHT * coverage
-            out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score, coverage))
+            out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score, coverage, kinds, stokens))
         if analysis.focus and any(c.coverage > 0 for c in out):
             out = [c for c in out if c.coverage > 0]  # answer only from sentences that cover the focus
         return sorted(out, key=lambda c: c.score, reverse=True)
@@ -179,18 +190,48 @@ class ExtractiveEngine:
         near = [c for c in ranked if c.score >= ranked[0].score - NEAR_EQUAL]
         return min(near, key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
 
-    def _select(self, ranked: list[Candidate]) -> list[Candidate]:
+    def _companion(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
+                   question_tokens: frozenset[str]) -> Candidate | None:
+        """A second sentence of the bottom line: from the same study, nearly as good, and adding what the first
+        leaves out (a result of the expected kind it lacks, another result of the kind asked for, a result
+        on words of the question it does not cover, the figures behind a yes or no). A finding is often told in
+        two sentences (the arm the question compares, another time point, how high and how long)."""
+        lacking = analysis.span_kinds - first.kinds
+        missing_words = question_tokens - first.tokens
+        for cand in ranked:
+            if cand is first or cand.chunk.doc_id != first.chunk.doc_id:
+                continue
+            if cand.score < first.score - COMPANION_MARGIN:
+                break
+            if float(cand.vector @ first.vector) > REDUNDANCY:
+                continue
+            if (cand.kinds & lacking) or (cand.kinds & RESULT_SPANS and cand.tokens & missing_words):
+                return cand
+            same_kind = analysis.span_kinds & cand.kinds & first.kinds
+            if same_kind and _numbers(cand.text) - _numbers(first.text):
+                return cand  # a second result of the kind asked for (the arm compared, another time point)
+            if not analysis.span_kinds and cand.kinds & QUANTITIES and not first.kinds & QUANTITIES:
+                return cand  # a yes-or-no question: the figures behind the yes (how high, how long)
+        return None
+
+    def _select(self, ranked: list[Candidate], analysis: Analysis,
+                question_tokens: frozenset[str]) -> tuple[list[Candidate], int]:
+        """The sentences of the answer, and how many of them (one or two) make its bottom line."""
         if not ranked:
-            return []
+            return [], 0
         first = self._bottom_line(ranked)
-        ranked = [first, *[c for c in ranked if c is not first]]
+        companion = self._companion(first, ranked, analysis, question_tokens)
+        head = [first, companion] if companion else [first]
+        ranked = [*head, *[c for c in ranked if c not in head]]
         floor = ranked[0].score * 0.6
         chosen: list[Candidate] = []
         per_doc: dict[str, int] = {}
         for cand in ranked:
             if len(chosen) >= self.max_sentences or cand.score < floor:
                 break
-            if per_doc.get(cand.chunk.doc_id, 0) >= 2:
+            # A bottom line told in two sentences does not take a finding's place among the rest.
+            allowed = 2 + (len(head) - 1 if cand.chunk.doc_id == first.chunk.doc_id else 0)
+            if per_doc.get(cand.chunk.doc_id, 0) >= allowed:
                 continue
             if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
                 continue
@@ -203,18 +244,22 @@ class ExtractiveEngine:
                 if len(chosen) >= self.max_sentences:
                     chosen.pop()
                 chosen.append(contrary)
-        return chosen
+        return chosen, len(head)
 
     def compose(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                 analysis: Analysis, labels: dict[str, frozenset[str]],
                 names: dict[str, frozenset[str]]) -> Composed | None:
-        chosen = self._select(self._candidates(question, chunks, sentences, analysis, labels, names))
+        question_tokens = frozenset(tokenize(question)) - GENERIC
+        chosen, n_head = self._select(self._candidates(question, chunks, sentences, analysis, labels, names),
+                                      analysis, question_tokens)
         if not chosen:
             return None
-        bottom, rest = chosen[0], chosen[1:]
+        bottom, rest = chosen[:n_head], chosen[n_head:]
         rest.sort(key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
         builder = CitationBuilder.empty()
-        lines = [f"Bottom line: {bottom.text} [{builder.mark(bottom.chunk, bottom.text)}]"]
+        # One quoted sentence per line, each with its marker; the bottom line is the first paragraph.
+        lines = [f"{'Bottom line: ' if i == 0 else ''}{c.text} [{builder.mark(c.chunk, c.text)}]"
+                 for i, c in enumerate(bottom)]
         if rest:
             lines.append("")
             lines.append("What the studies found:")

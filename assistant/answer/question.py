@@ -30,6 +30,7 @@ from assistant.text import STOP_WORDS, tokenize
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
+UNKNOWN = 1_000_000  # the rarity of a word the embedding vocabulary does not hold whole
 RARE = 15_000  # vocabulary rank beyond which a word is specific (drug, condition, test names)
 SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"(?<=[.:;!?])\s+")
@@ -46,6 +47,7 @@ class Concept:
     surface: str
     tokens: frozenset[str]  # corpus tokens that count as mentioning it (inflections, synonyms)
     label: bool = False  # it names a study, trial or author (covered by a document's labels)
+    topic: bool = False  # a phrase of the topic vocabulary, absent unless one sentence says all of it
 
     @property
     def absent(self) -> bool:
@@ -120,6 +122,23 @@ def question_part(message: str) -> str:
     return " ".join(asking) if asking and len(asking) < len(clauses) else message
 
 
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                 "twelve")
+_SPAN_OF_TIME = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS[2:]) + r")[- ](year|month)s?\b")
+_WORD = re.compile(r"[\w'-]+")
+
+
+def _names(text: str) -> frozenset[str]:
+    """Tokens the writer spelled as names: with a capital letter anywhere but at the start of a clause
+    ("NICE", "European Medicines Agency", "ELEKT-D"; not "Does" or "Is")."""
+    found: set[str] = set()
+    for clause in re.split(r"(?<=[.:;!?])\s+|\n+", text):
+        for word in _WORD.findall(clause)[1:]:
+            if any(ch.isupper() for ch in word):
+                found.update(tokenize(word))
+    return frozenset(found)
+
+
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
 
 
@@ -158,6 +177,10 @@ class QuestionAnalyser:
         self._design = re.compile(r"\b(design|designed|method|methods|how was .* (done|run|conducted))\b", re.I)
         self._vocab: _Vocabulary | None = None
         self._lock = threading.Lock()
+        terms = [t.lower() for group in answers.topic_vocabulary.values() for t in group]
+        self._topic_words = frozenset(stem_prefix(t) or t for t in terms if len(tokenize(t)) == 1)
+        self._medical = re.compile("(?:" + "|".join(map(re.escape, answers.medical_suffixes)) + ")$")
+        self._topic_phrases = sorted({t for t in terms if len(tokenize(t)) > 1}, key=len, reverse=True)
 
     def _vocabulary(self, snap: Snapshot) -> _Vocabulary:
         with self._lock:
@@ -190,12 +213,45 @@ class QuestionAnalyser:
             tokens |= self._forms(word, vocab, snap.doc_freq)
         return Concept(surface, frozenset(tokens), label=bool(tokens & labels))
 
+    def _is_topic(self, concept: Concept, named: frozenset[str]) -> bool:
+        """Whether a concept no document uses is a topic of its own, so that the question cannot be answered
+        without it: a term of the topic vocabulary, a name (written with a
+        capital or digits), a word shaped like the name of a medicine or a diagnosis that general English does
+    not use. An ordinary word no study happens to use ("gloomy", "woozy") is only a way of asking."""
+        words = tokenize(concept.surface)
+        return any(re.search(r"\d", w) or w in named or (stem_prefix(w) or w) in self._topic_words
+                   or (rarity(w) >= UNKNOWN and self._medical.search(w)) for w in words)
+
     def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
+        named = _names(text)
+        return [c for c in self._concepts(text, snap) if not c.absent or c.topic or self._is_topic(c, named)]
+
+    def _concepts(self, text: str, snap: Snapshot) -> list[Concept]:
         vocabulary = self._vocabulary(snap)
         vocab, labels = vocabulary.words, vocabulary.all_names
         lowered = text.lower()
         concepts: list[Concept] = []
         claimed: set[str] = set()
+        for phrase in self._topic_phrases:
+            if not re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", lowered):
+                continue
+            words = frozenset(tokenize(phrase))
+            if words <= claimed:
+                continue
+            # A topic phrase ("social anxiety") is covered where one sentence says all of it, not its parts apart.
+            said_whole = any(words <= sentence for sentence in snap.sentences.tokens)
+            concepts.append(Concept(phrase, words if said_whole else frozenset(), topic=True))
+            claimed |= words
+        for match in _SPAN_OF_TIME.finditer(lowered):
+            # A span of time the question names ("five years later") is covered where a sentence reports that
+            # many of that unit; the corpus spells numbers as digits.
+            number, unit = match.group(1), match.group(2)
+            digits = str(_NUMBER_WORDS.index(number)) if number in _NUMBER_WORDS else number
+            units = {unit, unit + "s"}
+            said_whole = any(digits in sentence and units & sentence for sentence in snap.sentences.tokens)
+            concepts.append(Concept(match.group(0), frozenset({digits, *units}) if said_whole else frozenset(),
+                                    topic=True))
+            claimed |= {number, unit, unit + "s"}
         for group in self.synonyms.groups:
             said = [term for term in group if re.search(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])", lowered)]
             if not said:

@@ -23,7 +23,9 @@ from assistant.index.embeddings import DIMENSIONS, MiniLMEmbedder
 from assistant.index.spans import decode, encode, find_spans
 from assistant.text import split_sentences, tokenize
 
-SENTENCE_FORMAT_VERSION = 3  # 3: cut by assistant.text.split_sentences (abbreviations, markers)
+# Bump when the sentence split or the span recognisers change: ingest then rebuilds. 3: cut by
+# assistant.text.split_sentences (abbreviations, markers); 4: effect sizes named before what they compare.
+SENTENCE_FORMAT_VERSION = 4
 ADD_BATCH = 512
 
 

@@ -26,7 +26,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("p_value", r"\bp\s*(?:=|<|>|≤|<=)\s*0?\.\d+"),
     ("ci", r"\b(?:95\s*%\s*)?(?:confidence interval|CI)\b"),
     ("effect_size", rf"\b(?:OR|HR|RR|NNT|SMD|Cohen'?s?\s*d|d|g|odds ratio|hazard ratio|risk ratio|number needed to "
-                    rf"treat|effect size)\s*(?:\(\w+\)\s*)?(?:of|=|was|:)?\s*-?{_NUM}"),
+                    rf"treat|effect size)\s*(?:\(\w+\)\s*)?(?:of|=|was|:)?\s*-?{_NUM}"
+                    # the estimate named, then what it compared, then its value ("the OR for response at 24 hours
+                    # with ketamine versus placebo was 3.94")
+                    rf"|\b(?:(?-i:OR|HR|RR|SMD)|odds ratio|hazard ratio|risk ratio|effect size)\b"
+                    rf"[^.;]{{0,80}}?\b(?:was|of)\s+-?{_NUM}"),
     ("sample_size", r"(?:\bn\s*=\s*\d+|\b\d+\s+(?:of\s+\d+\s+)?(?:patients|participants|adults|subjects|people|"
                     r"completers|volunteers|users|rcts|trials|studies|randomi[sz]ed)\b)"),
     ("points", rf"{_NUM}\s*points?\b"),

@@ -20,6 +20,27 @@ def test_a_concept_no_document_mentions_is_absent(analyse) -> None:  # type: ign
     assert "warfarin" in [c.surface for c in analysis.absent] and analysis.not_covered
 
 
+@pytest.mark.parametrize("question", [
+    "How fast does a ketamine drip lift gloomy thoughts?",  # an everyday word no study uses
+    "Does esketamine nasal spray leave people feeling woozy afterwards?",  # not in the model's vocabulary either
+    "Do the gains vanish once the infusions stop?",
+])
+def test_an_everyday_word_no_study_uses_does_not_stop_the_question(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).not_covered
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("Can I have a glass of wine after my ketamine infusion?", "wine"),  # the topic vocabulary
+    ("Does ketamine help people with social anxiety disorder?", "social anxiety"),  # a topic phrase said whole
+    ("Can esketamine be given with lorazepam?", "lorazepam"),  # shaped like the name of a medicine
+    ("Did NICE recommend esketamine?", "nice"),  # written as a name
+    ("Do patients who respond to ketamine stay well five years later?", "five years"),  # a span of time
+])
+def test_a_topic_no_study_covers_stops_the_question(analyse, question: str, missing: str) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse(question)
+    assert analysis.not_covered and missing in [c.surface for c in analysis.absent]
+
+
 def test_inflections_and_synonyms_count_as_mentions(analyse) -> None:  # type: ignore[no-untyped-def]
     assert not analyse("What happens to memory in people who use ketamine recreationally?").absent
     assert not analyse("Does esketamine raise blood pressure?").absent

@@ -221,3 +221,19 @@ def test_a_request_embeds_its_question_once_and_no_sentence(service: AnswerServi
     answer = service.answer(question)
     assert answer.citations and not answer.abstained
     assert [texts for texts in seen if texts] == [[question]]
+
+
+@pytest.mark.parametrize("question", [
+    "How did the relapse rates compare between continued esketamine and placebo in stable remitters?",
+    "What response rates did the trials of twice-weekly ketamine infusions report?",
+    "How soon after one infusion did ketamine separate from placebo?",
+])
+def test_a_bottom_line_is_one_study_in_one_or_two_sentences(service: AnswerService, shipped_services: Services,
+                                                            question: str) -> None:
+    answer = service.answer(question)
+    head = answer.answer.split("\n\n")[0]
+    assert head.startswith("Bottom line: ")
+    cited = {c.doc_id for c in answer.citations if f"[{c.marker}]" in head}
+    assert len(cited) == 1 and 1 <= len(head.splitlines()) <= 2
+    assert all(re.search(r"\[\d+\]$", line) for line in head.splitlines())
+    assert_grounded(answer, shipped_services)

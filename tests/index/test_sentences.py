@@ -55,6 +55,10 @@ def test_old_generations_take_their_sentences_with_them(store: VectorStore, sett
     assert {n.removesuffix(".sentences") for n in names if n.endswith(".sentences")} == generations
 
 
+def test_the_conjunction_or_is_not_an_odds_ratio() -> None:
+    assert "effect_size" not in {kind for kind, _ in find_spans("Given to 18 patients or more at a rate of 5.")}
+
+
 @pytest.mark.parametrize(("sentence", "expected"), [
     ("Response was 71% at day 1.", {("percent", "71%"), ("days", "day 1")}),
     ("IV ketamine 0.5 mg/kg over 40 minutes.", {("dose_per_kg", "0.5 mg/kg"), ("minutes", "40 minutes")}),
@@ -64,6 +68,8 @@ def test_old_generations_take_their_sentences_with_them(store: VectorStore, sett
     ("In all, 346 patients were randomised in TRANSFORM-1.", {("sample_size", "346 patients"),
                                                               ("trial", "TRANSFORM-1")}),
     ("Scores on the MADRS fell by 7.6 points.", {("scale", "MADRS"), ("points", "7.6 points")}),
+    ("The OR for response at 24 hours with ketamine versus placebo was 3.94.",
+     {("effect_size", "OR for response at 24 hours with ketamine versus placebo was 3.94")}),
 ])
 def test_typed_spans_name_numbers_with_their_units(sentence: str, expected: set[tuple[str, str]]) -> None:
     spans = find_spans(sentence)
