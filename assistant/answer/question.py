@@ -26,7 +26,7 @@ from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.synonyms import SynonymTable
-from assistant.text import STOP_WORDS, tokenize
+from assistant.text import STOP_WORDS, split_sentences, tokenize
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
@@ -126,13 +126,16 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
                  "twelve")
 _SPAN_OF_TIME = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS[2:]) + r")[- ](year|month)s?\b")
 _WORD = re.compile(r"[\w'-]+")
+# Within a sentence, a colon or semicolon starts a clause whose first word may be capitalised too.
+_CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
 
 def _names(text: str) -> frozenset[str]:
     """Tokens the writer spelled as names: with a capital letter anywhere but at the start of a clause
     ("NICE", "European Medicines Agency", "ELEKT-D"; not "Does" or "Is")."""
     found: set[str] = set()
-    for clause in re.split(r"(?<=[.:;!?])\s+|\n+", text):
+    clauses = (clause for sentence in split_sentences(text) for clause in _CLAUSE_BREAK.split(sentence))
+    for clause in clauses:
         for word in _WORD.findall(clause)[1:]:
             if any(ch.isupper() for ch in word):
                 found.update(tokenize(word))

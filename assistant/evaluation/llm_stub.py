@@ -26,14 +26,21 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from assistant.text import split_sentences
+
 Reply = str | Callable[[dict[str, Any]], str]
 FaultKind = Literal["stall", "malformed", "error_event", "close"]
 # What a tokenizer roughly does: words and runs of punctuation, each with the whitespace before it.
 TOKEN = re.compile(r"\s*(?:\w+|[^\w\s]+)|\s+")
 PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
-FIRST_SENTENCE = re.compile(r"^(.*?[.!?])(?:\s|$)", re.DOTALL)
 INVENTED_FIGURE = "with 97.3% of patients responding"
 STALL_LIMIT_S = 30.0
+
+
+def first_sentence(passage: str) -> str:
+    """A passage's first sentence on one line, without its final punctuation: what the copying model quotes."""
+    flat = " ".join(passage.split())
+    return (split_sentences(flat) or [flat])[0].rstrip(".!?")
 
 
 def tokens(text: str) -> list[str]:
@@ -55,8 +62,7 @@ def copying_reply(invent: bool = False, sentences: int = 3) -> Callable[[dict[st
     def reply(body: dict[str, Any]) -> str:
         firsts = []
         for number, text in list(passages_in(body).items())[:sentences]:
-            found = FIRST_SENTENCE.match(" ".join(text.split()))
-            firsts.append((number, (found.group(1) if found else " ".join(text.split())).rstrip(".!?")))
+            firsts.append((number, first_sentence(text)))
         out = [f"{sentence} [{number}]." for number, sentence in firsts]
         if invent and firsts:
             number, sentence = firsts[0]

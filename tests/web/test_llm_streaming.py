@@ -18,7 +18,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from assistant.evaluation.llm_stub import FIRST_SENTENCE, passages_in, tokens
+from assistant.evaluation.llm_stub import first_sentence, passages_in, tokens
 from assistant.evaluation.load import sse_events
 from assistant.index import MiniLMEmbedder
 from assistant.protocols.openai_chat import MODEL_ID
@@ -58,9 +58,7 @@ def first_sentence_and_pause(stub: OpenAIStub, base_url: str) -> tuple[str, thre
     """Ask once to learn the draft, then pause the stub's next draft one token into its second sentence."""
     httpx.post(f"{base_url}/v1/chat", json={"message": QUESTION, "store": False}, timeout=30).raise_for_status()
     body = next(r["body"] for r in reversed(stub.requests) if r["body"].get("stream"))
-    text = " ".join(passages_in(body)[1].split())
-    match = FIRST_SENTENCE.match(text)
-    first = f"{(match.group(1) if match else text).rstrip('.!?')} [1]."
+    first = f"{first_sentence(passages_in(body)[1])} [1]."
     assert copying_reply()(body).startswith(first)
     count = len(tokens(first)) + 1
     return first, stub.pause_after(count), count
