@@ -246,8 +246,10 @@ class ExtractiveEngine:
         missing_words = question_tokens - first.tokens
         comparison = "comparison" in analysis.kinds
         margin = COMPARISON_MARGIN if comparison else COMPANION_MARGIN
+        # Worded like the first but with other figures is the parallel result (the other arm), not a repeat.
         same_study = [c for c in ranked if c is not first and c.chunk.doc_id == first.chunk.doc_id
-                      and c.score >= first.score - margin and float(c.vector @ first.vector) <= REDUNDANCY]
+                      and c.score >= first.score - margin
+                      and (float(c.vector @ first.vector) <= REDUNDANCY or _numbers(c.text) - _numbers(first.text))]
         if not first.contrary:
             # A finding the same study qualifies ("has not been shown", "not significant by day 25") is told
             # with its qualification, not three bullets later.
@@ -304,7 +306,7 @@ class ExtractiveEngine:
             allowed = 2 + max(0, sum(h.chunk.doc_id == cand.chunk.doc_id for h in head) - 1)
             if per_doc.get(cand.chunk.doc_id, 0) >= allowed:
                 continue
-            if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
+            if cand not in head and any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
                 continue
             chosen.append(cand)
             per_doc[cand.chunk.doc_id] = per_doc.get(cand.chunk.doc_id, 0) + 1
