@@ -278,7 +278,7 @@ class ExtractiveEngine:
         for part in analysis.parts:
             words = [part.text, *(c.surface for c in analysis.focus if c.surface not in part.text.lower())]
             pvec = self.embedder.query_vector(" ".join(words))
-            ptokens = {t for t in tokenize(part.text) if t not in GENERIC}
+            ptokens = set(part.words - GENERIC)
             best = max(ranked, key=lambda c: c.prior + self._asked(float(c.vector @ pvec), ptokens, c.tokens,
                                                                    c.kinds, part.span_kinds))
             if best not in head and all(float(best.vector @ h.vector) <= REDUNDANCY for h in head):

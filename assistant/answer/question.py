@@ -60,6 +60,7 @@ class Part:
 
     text: str
     span_kinds: frozenset[str]  # the typed spans an answer to this part carries
+    words: frozenset[str] = frozenset()  # its content words: not those that only frame a question
 
 
 # A second question joined to the first: "..., and under what restrictions?", "... and how long does it last?"
@@ -324,7 +325,8 @@ class QuestionAnalyser:
         kinds = self._kinds_of(asking) or self._kinds_of(question)
         spans = self._spans(kinds)
         split = question_parts(asking)
-        asked = tuple(Part(text, self._spans(self._kinds_of(text))) for text in split) if len(split) > 1 else ()
+        asked = tuple(Part(text, self._spans(self._kinds_of(text)), frozenset(tokenize(text)) - self._ignored)
+                      for text in split) if len(split) > 1 else ()
         subject = SUBJECT.search(question)
         focus = self._focus(asking, snap)
         own = question.split(CONTEXT_MARK)[0]
