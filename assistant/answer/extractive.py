@@ -62,9 +62,14 @@ QUANTITIES = RESULT_SPANS | {"minutes", "hours", "days", "weeks", "months", "dos
 RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 SECONDARY_PENALTY = 0.05  # a reanalysis, subgroup or post hoc result gives way to the primary analysis
+PRIMARY_WINDOW = 0.1  # how far below a secondary result the same study's primary result may score and still lead
 COMPARATOR_BONUS = 0.06  # a finding measured against a control (placebo, saline, midazolam)
 # A comparison is told one arm per sentence, and the arm the question names second shares fewer of its words.
 COMPARISON_MARGIN = 0.25
+# A same-study sentence that qualifies the bottom line scores nearly as well and says much the same thing
+# ("gained an indication for suicidal ideation" / "has not been shown to reduce suicidal ideation").
+QUALIFY_MARGIN = 0.1
+QUALIFY_SIMILARITY = 0.65
 SAMPLE = re.compile(r"\d+")
 
 
@@ -92,6 +97,7 @@ class Candidate:
     tokens: frozenset[str] = frozenset()
     prior: float = 0.0  # the score without the terms that depend on the question's wording and expected kind
     contrary: bool = False  # its finding cuts the other way (a null result, "has not been shown")
+    secondary: bool = False  # it reports a reanalysis, subgroup or post hoc result
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,8 @@ class ExtractiveEngine:
             coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
             score += FOCUS_WEIGHT * coverage
             out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score + asked, coverage, kinds,
-                                 stokens, prior=score, contrary=flags.contrary[row]))
+                                 stokens, prior=score, contrary=flags.contrary[row],
+                                 secondary=flags.secondary[row] and not asks_secondary))
         if analysis.focus and any(c.coverage > 0 for c in out):
             out = [c for c in out if c.coverage > 0]  # answer only from sentences that cover the focus
         return sorted(out, key=lambda c: c.score, reverse=True)
@@ -232,9 +239,15 @@ class ExtractiveEngine:
         return score
 
     def _bottom_line(self, ranked: list[Candidate]) -> Candidate:
-        """The best sentence; among near-equals, the one from the strongest evidence."""
+        """The best sentence; among near-equals, the one from the strongest evidence; and a study's primary result
+        rather than a reanalysis or subgroup of it, when the primary one is nearly as good."""
         near = [c for c in ranked if c.score >= ranked[0].score - NEAR_EQUAL]
-        return min(near, key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
+        best = min(near, key=lambda c: (LEVEL_ORDER.get(c.chunk.metadata.level_key, 6), -c.score))
+        if best.secondary:
+            primary = next((c for c in ranked if c.chunk.doc_id == best.chunk.doc_id and not c.secondary
+                            and c.kinds & RESULT_SPANS and c.score >= best.score - PRIMARY_WINDOW), None)
+            return primary or best
+        return best
 
     def _companion(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
                    question_tokens: frozenset[str]) -> Candidate | None:
@@ -253,7 +266,8 @@ class ExtractiveEngine:
         if not first.contrary:
             # A finding the same study qualifies ("has not been shown", "not significant by day 25") is told
             # with its qualification, not three bullets later.
-            qualifying = next((c for c in same_study if c.contrary and c.score >= first.score - COMPANION_MARGIN
+            qualifying = next((c for c in same_study if c.contrary and c.score >= first.score - QUALIFY_MARGIN
+                               and float(c.vector @ first.vector) >= QUALIFY_SIMILARITY
                                and not HEDGE_CUES.search(c.text)), None)
             if qualifying is not None:
                 return qualifying

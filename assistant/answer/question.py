@@ -39,6 +39,9 @@ ASKING = re.compile(r"\?|^\W*(what|which|who|whom|whose|when|where|why|how|is|ar
                     r"should|would|will|has|have|had|may|might|tell|explain|describe|list|give|compare|summari[sz]e|"
                     r"and|or|but|so)\b", re.IGNORECASE)
 
+YES_NO = re.compile(r"\W*(do|does|did|is|are|was|were|can|could|should|will|would|has|have|had|may|might)\b",
+                    re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class Concept:
@@ -322,7 +325,9 @@ class QuestionAnalyser:
 
     def analyse(self, question: str, snap: Snapshot) -> Analysis:
         asking = question_part(question)
-        kinds = self._kinds_of(asking) or self._kinds_of(question)
+        # A follow-up without a cue of its own ("And those over 75?") expects what its conversation asked for;
+        # a yes-or-no question of its own ("Do patients need to stay ...?") expects a finding, not that.
+        kinds = self._kinds_of(asking) or (() if YES_NO.match(asking) else self._kinds_of(question))
         spans = self._spans(kinds)
         split = question_parts(asking)
         asked = tuple(Part(text, self._spans(self._kinds_of(text)), frozenset(tokenize(text)) - self._ignored)

@@ -80,10 +80,12 @@ def test_both_arms_of_a_comparison_make_the_bottom_line(service: AnswerService) 
     assert "18.4" in head and "17.7" in head
 
 
-def test_a_primary_result_beats_a_reanalysis_or_subgroup(service: AnswerService) -> None:
+@pytest.mark.parametrize("question", ["Did esketamine work in older adults in TRANSFORM-3?",
+                                      "Was esketamine nasal spray effective in older adults in TRANSFORM-3?"])
+def test_a_primary_result_beats_a_reanalysis_or_subgroup(service: AnswerService, question: str) -> None:
     # TRANSFORM-3's primary day-28 result missed significance (p=0.059); a reanalysis or an age subgroup with a
     # nominal p-value is weaker evidence and does not lead.
-    first = bottom_line(service, "Did esketamine work in older adults in TRANSFORM-3?").split("\n")[0]
+    first = bottom_line(service, question).split("\n")[0]
     assert "0.059" in first
     assert "reanalysis" not in first and "nominal" not in first
 
