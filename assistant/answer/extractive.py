@@ -98,6 +98,7 @@ class Candidate:
     prior: float = 0.0  # the score without the terms that depend on the question's wording and expected kind
     contrary: bool = False  # its finding cuts the other way (a null result, "has not been shown")
     secondary: bool = False  # it reports a reanalysis, subgroup or post hoc result
+    certainty: bool = False  # it rates the certainty or quality of a study's evidence
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class SentenceFlags:
     contrary: tuple[bool, ...]
     secondary: tuple[bool, ...]
     comparator: tuple[bool, ...]
+    certainty: tuple[bool, ...]
     sample: tuple[int, ...]  # the largest sample size the sentence reports (0: none)
 
 
@@ -132,6 +134,8 @@ class ExtractiveEngine:
         self._contrary = [re.compile(p, re.IGNORECASE) for p in answers.contrary_cues]
         self._secondary = [re.compile(p, re.IGNORECASE) for p in answers.secondary_cues]
         self._comparator = [re.compile(p, re.IGNORECASE) for p in answers.comparator_cues]
+        self._between = [re.compile(p, re.IGNORECASE) for p in answers.between_arm_cues]
+        self._certainty = [re.compile(p, re.IGNORECASE) for p in answers.certainty_cues]
         self._flags: tuple[SentenceIndex, SentenceFlags] | None = None
         self._lock = threading.Lock()
 
@@ -147,7 +151,9 @@ class ExtractiveEngine:
                     kinds=tuple(frozenset(kind for kind, _ in spans) for spans in sentences.spans),
                     contrary=tuple(self.is_contrary(t) for t in texts),
                     secondary=tuple(any(p.search(t) for p in self._secondary) for t in texts),
-                    comparator=tuple(any(p.search(t) for p in self._comparator) for t in texts),
+                    comparator=tuple(any(p.search(t) for p in self._comparator) and
+                                     any(p.search(t) for p in self._between) for t in texts),
+                    certainty=tuple(any(p.search(t) for p in self._certainty) for t in texts),
                     sample=tuple(_sample(spans) for spans in sentences.spans)))
             return self._flags[1]
 
@@ -223,7 +229,8 @@ class ExtractiveEngine:
             score += FOCUS_WEIGHT * coverage
             out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score + asked, coverage, kinds,
                                  stokens, prior=score, contrary=flags.contrary[row],
-                                 secondary=flags.secondary[row] and not asks_secondary))
+                                 secondary=flags.secondary[row] and not asks_secondary,
+                                 certainty=flags.certainty[row]))
         if analysis.focus and any(c.coverage > 0 for c in out):
             out = [c for c in out if c.coverage > 0]  # answer only from sentences that cover the focus
         return sorted(out, key=lambda c: c.score, reverse=True)
@@ -328,10 +335,21 @@ class ExtractiveEngine:
             contrary = next((c for c in ranked if c.contrary and c.score >= ranked[0].score * 0.5
                              and not HEDGE_CUES.search(c.text) and c not in chosen), None)
             if contrary is not None:
-                if len(chosen) >= self.max_sentences:
-                    chosen.pop()
-                chosen.append(contrary)
+                self._keep(chosen, contrary, len(head))
+        studies = {h.chunk.doc_id for h in head}
+        if not any(c.certainty for c in chosen):
+            # How certain the bottom line's study rates its own evidence ("very low certainty") stays with it.
+            rating = next((c for c in ranked if c.certainty and c.chunk.doc_id in studies
+                           and c.score >= ranked[0].score * 0.5 and c not in chosen), None)
+            if rating is not None:
+                self._keep(chosen, rating, len(head))
         return chosen, len(head)
+
+    def _keep(self, chosen: list[Candidate], cand: Candidate, n_head: int) -> None:
+        """Add a sentence that must be shown, in place of the weakest supporting one when the answer is full."""
+        if len(chosen) >= self.max_sentences and len(chosen) > n_head:
+            chosen.pop()
+        chosen.append(cand)
 
     def compose(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                 analysis: Analysis, labels: dict[str, frozenset[str]],

@@ -96,3 +96,16 @@ def test_a_controlled_finding_leads_a_does_it_work_answer(service: AnswerService
     # Among findings of the same meta-analysis, the one measured against a control answers "does it work".
     first = bottom_line(service, question).split("\n")[0]
     assert any(control in first for control in ("placebo", "saline", "midazolam"))
+
+
+def test_the_control_arms_own_result_is_not_a_controlled_finding(service: AnswerService) -> None:
+    # "After IV saline, scores changed by about 0 points" names the control but compares nothing with it.
+    first = bottom_line(service, "How was the Berman 2000 study designed and what did it find?").split("\n")[0]
+    assert "ketamine" in first and not first.startswith("Bottom line: After IV saline")
+
+
+def test_how_certain_the_bottom_lines_study_rates_its_evidence_is_shown(service: AnswerService) -> None:
+    answer = service.answer("What odds ratio for response at 24 hours did the Cochrane review update report?")
+    assert "3.94" in first_paragraph(answer.answer)
+    rating = [line for line in answer.answer.splitlines() if "certainty" in line]
+    assert rating and any(grade in rating[0] for grade in ("very low", "very-low"))
