@@ -63,6 +63,10 @@ RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 SECONDARY_PENALTY = 0.05  # a reanalysis, subgroup or post hoc result gives way to the primary analysis
 PRIMARY_WINDOW = 0.1  # how far below a secondary result the same study's primary result may score and still lead
+# A question about esketamine is not answered from a study of racemic ketamine: a sentence that names neither,
+# in a study whose title does not name it, is about another drug.
+ESKETAMINE = frozenset({"esketamine", "spravato"})
+OTHER_DRUG_PENALTY = 0.15
 COMPARATOR_BONUS = 0.06  # a finding measured against a control (placebo, saline, midazolam)
 # A comparison is told one arm per sentence, and the arm the question names second shares fewer of its words.
 COMPARISON_MARGIN = 0.25
@@ -225,6 +229,8 @@ class ExtractiveEngine:
             if not analysis.asks_filler and flags.filler[row]:
                 score -= FILLER_PENALTY
             score += NUMBER_BONUS * len(analysis.numbers & stokens)
+            if analysis.subject in ESKETAMINE and not ESKETAMINE & (stokens | labels.get(chunk.doc_id, frozenset())):
+                score -= OTHER_DRUG_PENALTY
             coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
             score += FOCUS_WEIGHT * coverage
             out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score + asked, coverage, kinds,

@@ -109,3 +109,10 @@ def test_how_certain_the_bottom_lines_study_rates_its_evidence_is_shown(service:
     assert "3.94" in first_paragraph(answer.answer)
     rating = [line for line in answer.answer.splitlines() if "certainty" in line]
     assert rating and any(grade in rating[0] for grade in ("very low", "very-low"))
+
+
+def test_a_question_about_esketamine_is_answered_from_esketamine_evidence(service: AnswerService) -> None:
+    # The Singh 2016 trial of IV racemic ketamine lists dissociation among its common adverse events too.
+    answer = service.answer("What rate of dissociation was seen with esketamine?")
+    first = first_paragraph(answer.answer).split("\n")[0]
+    assert "esketamine" in first.casefold() or "spravato" in first.casefold()
