@@ -7,17 +7,23 @@ written at ingest, so answering embeds nothing but the question. Sentences are s
 cover (with their document's labels: a sentence of the Berman study covers "Berman") and by whether
 they carry the kind of answer the question expects (a time for "how soon", a rate for "what rate");
 a finding beats a description of design, and filler (where and when something was published) is
-dropped unless asked for. Near-duplicates are dropped, and the best sentence becomes the bottom
-line, the strongest evidence winning among near-equals, with a second sentence of the same study when
-it adds what the first leaves out; the rest follow strongest evidence first.
-A relevant finding that cuts the other way (a null or negative result) is kept so that
-disagreement stays visible.
+dropped unless asked for. A finding measured against a control beats a change from baseline, a
+study's primary result beats its reanalysis or subgroup, and a question about esketamine is not
+answered from a study of racemic ketamine. Near-duplicates are dropped, and the best sentence
+becomes the bottom line, the strongest evidence winning among near-equals, with a second sentence of
+the same study when it qualifies the first ("has not been shown", "not significant by day 25") or
+adds what the first leaves out (the other arm of a comparison, the figures behind a yes); a compound
+question ("When was it approved, and under what restrictions?") gets the best sentence for each of
+its parts. The rest follow strongest evidence first. A relevant finding that cuts the other way (a
+null or negative result) is kept so that disagreement stays visible, and so is the bottom line's
+study's rating of how certain its evidence is.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -323,20 +329,20 @@ class ExtractiveEngine:
         companion = None if further else self._companion(first, ranked, analysis, question_tokens)
         head = [first, *further, *([companion] if companion else [])]
         ranked = [*head, *[c for c in ranked if c not in head]]
-        floor = ranked[0].score * 0.6
-        chosen: list[Candidate] = []
-        per_doc: dict[str, int] = {}
-        for cand in ranked:
+        floor = first.score * 0.6
+        chosen = list(head)  # the bottom line is shown whole, whatever the floor
+        per_doc = Counter(h.chunk.doc_id for h in head)
+        for cand in ranked[len(head):]:
             if len(chosen) >= self.max_sentences or cand.score < floor:
                 break
             # A bottom line told in two sentences does not take a finding's place among the rest.
             allowed = 2 + max(0, sum(h.chunk.doc_id == cand.chunk.doc_id for h in head) - 1)
-            if per_doc.get(cand.chunk.doc_id, 0) >= allowed:
+            if per_doc[cand.chunk.doc_id] >= allowed:
                 continue
-            if cand not in head and any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
+            if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
                 continue
             chosen.append(cand)
-            per_doc[cand.chunk.doc_id] = per_doc.get(cand.chunk.doc_id, 0) + 1
+            per_doc[cand.chunk.doc_id] += 1
         if not any(c.contrary for c in chosen):
             contrary = next((c for c in ranked if c.contrary and c.score >= ranked[0].score * 0.5
                              and not HEDGE_CUES.search(c.text) and c not in chosen), None)
