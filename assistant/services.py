@@ -16,6 +16,7 @@ from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore, make_store
 from assistant.index.embeddings import make_embedder
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.sections import SectionWeights
 from assistant.retrieval.synonyms import SynonymTable
 from assistant.settings import Settings
 
@@ -42,8 +43,10 @@ def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -
     index = LiveIndex(store, settings.index.reload_interval_s)
     conversations = make_conversation_store(settings.web.conversations_url, settings.data_dir)
     prompts = PromptBook.load(settings.prompts_dir)
-    synonyms = SynonymTable(prompts.typed("synonyms.yaml").groups)
-    retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms)
+    synonym_file = prompts.typed("synonyms.yaml")
+    synonyms = SynonymTable(synonym_file.groups, synonym_file.alternatives)
+    sections = SectionWeights(prompts.typed("retrieval.yaml").sections)
+    retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms, sections)
     answers = build_answer_service(settings, retriever, prompts)
     return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations,
                     prompts=prompts, retriever=retriever, answers=answers,

@@ -14,12 +14,20 @@ from functools import lru_cache
 from pathlib import Path
 
 
+def _phrase(term: str) -> re.Pattern[str]:
+    """A phrase as a whole-word pattern: "iv" matches "IV ketamine", not "ivermectin" or "IV-2"."""
+    return re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])")
+
+
 class SynonymTable:
-    def __init__(self, groups: list[list[str]]) -> None:
+    def __init__(self, groups: list[list[str]], alternatives: list[list[str]] | None = None) -> None:
         self.groups = [[term.lower() for term in group] for group in groups]
-        self._patterns = [
-            [(term, re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])")) for term in group]
-            for group in self.groups
+        self._patterns = [[(term, _phrase(term)) for term in group] for group in self.groups]
+        # Each alternative stands for its whole synonym group ("nasal spray" also means "intranasal").
+        group_of = {term: group for group in self.groups for term in group}
+        self._alternatives = [
+            [[_phrase(term) for term in group_of.get(value.lower(), [value.lower()])] for value in values]
+            for values in alternatives or []
         ]
 
     def expansions(self, query: str) -> list[str]:
@@ -30,6 +38,28 @@ class SynonymTable:
             if any(pattern.search(text) for _, pattern in group):
                 added.extend(term for term, pattern in group if not pattern.search(text))
         return added
+
+    def replaced(self, message: str, context: str) -> str:
+        """``context`` with the alternatives that ``message`` replaces put in its place.
+
+        A follow-up that names one value of an attribute ("And the nasal spray?") asks about that value instead
+        of the one the earlier question named ("What is the standard IV dose?"): it means "What is the standard
+        nasal spray dose?". Left as it was, "IV" pulled the condensed question back to the infusion studies.
+        Only a message that names exactly one value replaces the others: "IV or nasal spray?" compares them.
+        """
+        text = message.lower()
+        for values in self._alternatives:
+            named = [(i, match.group()) for i, patterns in enumerate(values) for p in patterns
+                     if (match := p.search(text))]
+            if len({i for i, _ in named}) != 1:
+                continue
+            chosen, phrase = named[0]
+            for i, patterns in enumerate(values):
+                if i == chosen:
+                    continue
+                for pattern in patterns:
+                    context = re.sub(pattern.pattern, phrase, context, flags=re.IGNORECASE)
+        return " ".join(context.split())
 
 
 @lru_cache(maxsize=4)
