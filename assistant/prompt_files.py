@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assistant.corpus.schema import Topic
 from assistant.domain import SafetyCategory
 from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
 
@@ -233,10 +234,17 @@ class SectionRule(_File):
 
 
 class RetrievalFile(_File):
-    """prompts/retrieval.yaml: what retrieval knows about the corpus's section layout."""
+    """prompts/retrieval.yaml: what retrieval knows about the corpus beyond the words of its passages."""
 
     version: int
     sections: list[SectionRule] = Field(default_factory=list)
+    topics: dict[Topic, Phrases] = Field(default_factory=dict, description="Cues of each topic in a question.")
+    subgroups: Phrases = Field(default_factory=list, description="Synonym groups that narrow a study.")
+
+    @field_validator("topics")
+    @classmethod
+    def _cues_compile(cls, topics: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {topic: compiling(cues) for topic, cues in topics.items()}
 
 
 class ScreensFile(_File):

@@ -4,7 +4,8 @@ Dense search understands paraphrase; BM25 catches trial names, doses and abbrevi
 index (embedded at ingest) ranks passages by their single best sentence, which a 900-character chunk
 vector blurs: "the proposed mechanisms behind the antidepressant action of ketamine" is one sentence
 of a review's Summary. The three rankings are fused by weighted reciprocal rank, each passage's share
-weighted by its section (``SectionWeights``), then documents (not chunks) are ranked, because a
+weighted by its section (``SectionWeights``) and by what its document's front matter says it is about
+(``DocumentPriors``), then documents (not chunks) are ranked, because a
 citation points at a study: a document's score is its best chunk plus a share of its second-best (see
 ``rank_documents``). At most ``per_doc_cap`` chunks of one document are returned, so one long study
 cannot fill every slot.
@@ -23,6 +24,7 @@ from assistant.index.embeddings import TOKENIZER_PATH, MiniLMEmbedder
 from assistant.index.live import LiveIndex, Snapshot, StoredChunk
 from assistant.index.metadata import ChunkMeta
 from assistant.retrieval.filters import Filters
+from assistant.retrieval.priors import DocumentPriors
 from assistant.retrieval.sections import SectionWeights
 from assistant.retrieval.synonyms import SynonymTable, TypoFixer, dictionary_words
 from assistant.settings import RetrievalSettings
@@ -104,13 +106,14 @@ def rank_documents(
 class HybridRetriever:
     def __init__(
         self, index: LiveIndex, embedder: MiniLMEmbedder, settings: RetrievalSettings, synonyms: SynonymTable,
-        sections: SectionWeights | None = None,
+        sections: SectionWeights | None = None, priors: DocumentPriors | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.synonyms = synonyms
         self.sections = sections or SectionWeights()
+        self.priors = priors
         self._typos: tuple[str, TypoFixer] | None = None
 
     def _typo_fixer(self, snap: Snapshot) -> TypoFixer:
@@ -223,10 +226,16 @@ class HybridRetriever:
             started = time.perf_counter()
             rankings.append((self._sentences(snap, vector, filters, n), self.settings.sentence_weight))
             timings["sentences"] = (time.perf_counter() - started) * 1000
-        section_weight = self.sections.for_question(query) if mode == "hybrid" else {}
+        section_weight: dict[str, float] = {}
+        doc_weight: dict[str, float] = {}
+        if mode == "hybrid":
+            section_weight = self.sections.for_question(query)
+            if self.priors is not None:
+                doc_weight = self.priors.weights(query, snap.name, snap.documents)
         for ranking, weight in rankings:
             for rank, (chunk, _) in enumerate(ranking):
-                share = weight * section_weight.get(chunk.metadata.section.lower(), 1.0)
+                share = (weight * section_weight.get(chunk.metadata.section.lower(), 1.0)
+                         * doc_weight.get(chunk.metadata.doc_id, 1.0))
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + share / (self.settings.rrf_k + rank + 1)
                 chunks[chunk.id] = chunk
 

@@ -30,6 +30,15 @@ class SynonymTable:
             for values in alternatives or []
         ]
 
+    def group_of(self, phrase: str) -> list[str] | None:
+        """The group ``phrase`` belongs to, or None."""
+        return next((group for group in self.groups if phrase.lower() in group), None)
+
+    @staticmethod
+    def pattern(group: list[str]) -> re.Pattern[str]:
+        """One pattern for any phrase of ``group``, on lower-cased text."""
+        return re.compile("|".join(_phrase(term).pattern for term in group))
+
     def expansions(self, query: str) -> list[str]:
         """Phrases to add to ``query``: the other members of every group the query mentions."""
         text = query.lower()
