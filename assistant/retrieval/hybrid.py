@@ -150,7 +150,7 @@ class HybridRetriever:
                 hits.append((snap.chunks[pos], 1.0 - float(distance)))
         return hits
 
-    def _sentences(self, snap: Snapshot, vector: np.ndarray, filters: Filters | None, n: int
+    def sentence_ranking(self, snap: Snapshot, vector: np.ndarray, filters: Filters | None, n: int
                    ) -> list[tuple[StoredChunk, float]]:
         """Chunks by their best sentence's similarity to the query, from the ``n`` most similar sentences.
 
@@ -224,7 +224,7 @@ class HybridRetriever:
             rankings.append((lexical, self.settings.bm25_weight if mode == "hybrid" else 1.0))
         if mode == "hybrid" and self.settings.sentence_weight:
             started = time.perf_counter()
-            rankings.append((self._sentences(snap, vector, filters, n), self.settings.sentence_weight))
+            rankings.append((self.sentence_ranking(snap, vector, filters, n), self.settings.sentence_weight))
             timings["sentences"] = (time.perf_counter() - started) * 1000
         section_weight: dict[str, float] = {}
         doc_weight: dict[str, float] = {}

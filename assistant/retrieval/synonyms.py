@@ -63,11 +63,9 @@ class SynonymTable:
             if len({i for i, _ in named}) != 1:
                 continue
             chosen, phrase = named[0]
-            for i, patterns in enumerate(values):
-                if i == chosen:
-                    continue
-                for pattern in patterns:
-                    context = re.sub(pattern.pattern, phrase, context, flags=re.IGNORECASE)
+            others = "|".join(p.pattern for i, patterns in enumerate(values) if i != chosen for p in patterns)
+            # A run of them ("IV infusion") is one mention, replaced once.
+            context = re.sub(rf"(?:{others})(?:\s+(?:{others}))*", phrase, context, flags=re.IGNORECASE)
         return " ".join(context.split())
 
 
