@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.prompt_files import RetrievalFile, SectionRule
 from assistant.errors import ConfigError
+from assistant.prompt_files import RetrievalFile, SectionRule
 from assistant.prompts import PromptBook
 from assistant.retrieval.sections import SectionWeights
 from tests.conftest import REPO
@@ -40,7 +40,7 @@ def test_a_bad_pattern_or_weight_stops_the_prompt_book(tmp_path) -> None:
         (tmp_path / name).write_bytes((REPO / "prompts" / name).read_bytes())
     (tmp_path / "retrieval.yaml").write_text("version: 1\nsections:\n  - {sections: [limitations], weight: 0.5, "
                                              "unless: ['(unclosed']}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="retrieval.yaml"):
+    with pytest.raises(ConfigError, match=r"retrieval\.yaml"):
         PromptBook.load(tmp_path)
     (tmp_path / "retrieval.yaml").write_text("version: 1\nsections:\n  - {sections: [limitations], weight: 2}\n",
                                              encoding="utf-8")
