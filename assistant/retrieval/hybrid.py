@@ -160,7 +160,9 @@ class HybridRetriever:
         if not len(sentences):
             return []
         similarity = sentences.vectors @ vector.astype(np.float32)
-        top = np.argsort(-similarity)[:n]
+        n = min(n, len(similarity))
+        best = np.argpartition(-similarity, n - 1)[:n]
+        top = best[np.argsort(-similarity[best])]
         hits: list[tuple[StoredChunk, float]] = []
         seen: set[str] = set()
         for row in top:
@@ -232,10 +234,14 @@ class HybridRetriever:
             section_weight = self.sections.for_question(query)
             if self.priors is not None:
                 doc_weight = self.priors.weights(query, snap.name, snap.documents)
+        passage_weight: dict[str, float] = {}  # per chunk: its section's weight times its document's
         for ranking, weight in rankings:
             for rank, (chunk, _) in enumerate(ranking):
-                share = (weight * section_weight.get(chunk.metadata.section.lower(), 1.0)
-                         * doc_weight.get(chunk.metadata.doc_id, 1.0))
+                if chunk.id not in passage_weight:
+                    meta = chunk.metadata
+                    passage_weight[chunk.id] = (section_weight.get(meta.section.lower(), 1.0)
+                                                * doc_weight.get(meta.doc_id, 1.0))
+                share = weight * passage_weight[chunk.id]
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + share / (self.settings.rrf_k + rank + 1)
                 chunks[chunk.id] = chunk
 

@@ -37,18 +37,20 @@ class DocumentPriors:
             self._subgroups.append(synonyms.pattern(group))
         self.topic_weight = topic_weight
         self.subgroup_weight = subgroup_weight
-        self._narrowed: tuple[str, dict[str, frozenset[int]]] | None = None
+        self._labelled: tuple[str, dict[str, tuple[frozenset[str], frozenset[int]]]] | None = None
 
     def asked_topics(self, question: str) -> frozenset[str]:
         return frozenset(t for t, cues in self._topics.items() if any(c.search(question) for c in cues))
 
-    def _subgroups_of(self, generation: str, documents: Mapping[str, ChunkMeta]) -> dict[str, frozenset[int]]:
-        """Document -> the subgroups its title names; read once per index generation."""
-        if self._narrowed is None or self._narrowed[0] != generation:
-            self._narrowed = (generation, {
-                doc_id: frozenset(i for i, p in enumerate(self._subgroups) if p.search(meta.title.lower()))
+    def _labels(self, generation: str, documents: Mapping[str, ChunkMeta]
+                ) -> dict[str, tuple[frozenset[str], frozenset[int]]]:
+        """Document -> (its topics that have cues, the subgroups its title names); read once per index generation."""
+        if self._labelled is None or self._labelled[0] != generation:
+            self._labelled = (generation, {
+                doc_id: (frozenset(meta.topics) & self._topics.keys(),
+                         frozenset(i for i, p in enumerate(self._subgroups) if p.search(meta.title.lower())))
                 for doc_id, meta in documents.items()})
-        return self._narrowed[1]
+        return self._labelled[1]
 
     def weights(self, question: str, generation: str, documents: Mapping[str, ChunkMeta]) -> dict[str, float]:
         """Document id -> the weight of its passages for ``question``; documents left out weigh 1."""
@@ -56,9 +58,8 @@ class DocumentPriors:
         text = question.lower()
         named = {i for i, p in enumerate(self._subgroups) if p.search(text)}
         out: dict[str, float] = {}
-        for doc_id, narrowed in self._subgroups_of(generation, documents).items():
+        for doc_id, (topics, narrowed) in self._labels(generation, documents).items():
             weight = 1.0
-            topics = set(documents[doc_id].topics) & set(self._topics)
             if asked and topics:
                 weight *= 1 - self.topic_weight * len(topics - asked) / len(topics)
             if narrowed - named:
