@@ -107,10 +107,17 @@ class AnswersFile(BaseModel):
     design_cues: list[str]
     filler_cues: list[str]
     asks_filler: list[str]
+    contrary_cues: list[str] = Field(min_length=1)
+    secondary_cues: list[str]
+    comparator_cues: list[str]
+    between_arm_cues: list[str]
+    certainty_cues: list[str]
     not_covered: str = Field(min_length=1)
     related: str = Field(min_length=1)
 
-    _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler")(compiling)
+    _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler", "contrary_cues",
+                                        "secondary_cues", "comparator_cues", "between_arm_cues",
+                                        "certainty_cues")(compiling)
 
     @field_validator("not_covered", "related")
     @classmethod

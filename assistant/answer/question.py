@@ -39,6 +39,9 @@ ASKING = re.compile(r"\?|^\W*(what|which|who|whom|whose|when|where|why|how|is|ar
                     r"should|would|will|has|have|had|may|might|tell|explain|describe|list|give|compare|summari[sz]e|"
                     r"and|or|but|so)\b", re.IGNORECASE)
 
+YES_NO = re.compile(r"\W*(do|does|did|is|are|was|were|can|could|should|will|would|has|have|had|may|might)\b",
+                    re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class Concept:
@@ -55,6 +58,30 @@ class Concept:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One of the things a compound question asks ("When was it approved, and under what restrictions?")."""
+
+    text: str
+    span_kinds: frozenset[str]  # the typed spans an answer to this part carries
+    words: frozenset[str] = frozenset()  # its content words: not those that only frame a question
+
+
+# A second question joined to the first: "..., and under what restrictions?", "... and how long does it last?"
+_JOINED = re.compile(r"(?:,\s*|\s+)(?:and|but|or)\s+(?=(?:(?:under|at|in|for|with|by|on|from|to|of|after)\s+)?"
+                     r"(?:what|which|when|how|who|whom|where|why|whether|is|are|was|were|does|do|did|can|could)\b)",
+                     re.IGNORECASE)
+MIN_PART_WORDS = 2
+
+
+def question_parts(asking: str) -> list[str]:
+    """The separate questions of a message that asks more than one: its questions, each split where a second
+    question is joined to it with "and", "but" or "or"; a single question is one part."""
+    sentences = [q for q in split_sentences(asking) if q.strip()] or [asking]
+    parts = [p.strip(" ,;") for q in sentences for p in _JOINED.split(q)]
+    return [p for p in parts if len(p.split()) >= MIN_PART_WORDS]
+
+
+@dataclass(frozen=True)
 class Analysis:
     focus: tuple[Concept, ...]
     kinds: tuple[str, ...]
@@ -65,6 +92,7 @@ class Analysis:
     asks: bool = True  # the message asks something (a planted "new instruction" does not)
     numbers: frozenset[str] = frozenset()  # numbers the question names ("at 24 hours", "over 75")
     covered_clause: bool = False  # one clause of a longer message asks about nothing absent
+    parts: tuple[Part, ...] = ()  # the questions of a compound message, each answered in the bottom line
 
     @property
     def not_covered(self) -> bool:
@@ -289,11 +317,21 @@ class QuestionAnalyser:
             concepts.append(self._concept(token, [token], vocab, snap, labels))
         return concepts
 
+    def _kinds_of(self, text: str) -> tuple[str, ...]:
+        return tuple(name for name, cues in self._kinds.items() if any(c.search(text) for c in cues))
+
+    def _spans(self, kinds: Iterable[str]) -> frozenset[str]:
+        return frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
+
     def analyse(self, question: str, snap: Snapshot) -> Analysis:
         asking = question_part(question)
-        kinds = tuple(name for name, cues in self._kinds.items() if any(c.search(asking) for c in cues)) or \
-            tuple(name for name, cues in self._kinds.items() if any(c.search(question) for c in cues))
-        spans = frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
+        # A follow-up without a cue of its own ("And those over 75?") expects what its conversation asked for;
+        # a yes-or-no question of its own ("Do patients need to stay ...?") expects a finding, not that.
+        kinds = self._kinds_of(asking) or (() if YES_NO.match(asking) else self._kinds_of(question))
+        spans = self._spans(kinds)
+        split = question_parts(asking)
+        asked = tuple(Part(text, self._spans(self._kinds_of(text)), frozenset(tokenize(text)) - self._ignored)
+                      for text in split) if len(split) > 1 else ()
         subject = SUBJECT.search(question)
         focus = self._focus(asking, snap)
         own = question.split(CONTEXT_MARK)[0]
@@ -315,6 +353,6 @@ class QuestionAnalyser:
             subject=subject.group(1).lower() if subject else "ketamine",
             asks_filler=any(p.search(asking) for p in self._filler), asks_design=bool(self._design.search(asking)),
             asks=bool(ASKING.search(question)),
-            covered_clause=covered_clause,
+            covered_clause=covered_clause, parts=asked,
             numbers=frozenset(t for t in tokenize(asking) if re.fullmatch(r"\d+(?:\.\d+)?", t)),
         )

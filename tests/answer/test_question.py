@@ -81,3 +81,26 @@ def test_a_follow_up_keeps_the_study_of_its_conversation(analyse) -> None:  # ty
 
 def test_the_analyser_is_built_from_the_prompt_book(shipped_services: Services) -> None:
     assert isinstance(shipped_services.answers.questions, QuestionAnalyser)
+
+
+@pytest.mark.parametrize("question", [
+    "Do patients need to be watched after each dose?",
+    "How soon after the first dose do patients improve?",
+    "Is nausea common between doses?",
+])
+def test_a_dose_named_as_a_point_in_time_does_not_ask_for_an_amount(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert "dose" not in analyse(question).kinds
+    assert "dose" in analyse("Which doses did the trial compare?").kinds
+
+
+def test_a_follow_up_expects_its_conversations_kind_unless_it_asks_yes_or_no(analyse) -> None:  # type: ignore[no-untyped-def]
+    assert "regulatory" in analyse("And in Europe? (context: When did the FDA approve esketamine?)").kinds
+    assert "regulatory" not in analyse(
+        "Do patients need supervision afterwards? (context: When did the FDA approve esketamine?)").kinds
+
+
+def test_a_compound_question_has_one_part_per_question_each_with_its_own_kind(analyse) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse("When did the FDA approve esketamine, and how long are patients monitored?")
+    assert [bool(p.span_kinds & {"year"}) for p in analysis.parts] == [True, False]
+    assert "monitored" in analysis.parts[1].words and "how" not in analysis.parts[1].words
+    assert analyse("When did the FDA approve esketamine?").parts == ()

@@ -1,0 +1,118 @@
+"""The extractive engine's bottom line on the shipped corpus: it answers what was asked, every part of it,
+with the finding at its strongest and the study's own qualification beside it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.extractive import ExtractiveEngine, _sample
+from assistant.answer.question import question_parts
+from assistant.answer.service import AnswerService
+from assistant.evaluation.scoring import first_paragraph
+from assistant.services import Services
+
+
+@pytest.fixture(scope="module")
+def service(shipped_services: Services) -> AnswerService:
+    return shipped_services.answers
+
+
+@pytest.fixture(scope="module")
+def engine(shipped_services: Services) -> ExtractiveEngine:
+    return shipped_services.answers.extractive
+
+
+def bottom_line(service: AnswerService, question: str) -> str:
+    answer = service.answer(question)
+    assert not answer.abstained and answer.citations
+    return first_paragraph(answer.answer)
+
+
+@pytest.mark.parametrize(("question", "parts"), [
+    ("When was it approved, and under what restrictions?", ["When was it approved", "under what restrictions?"]),
+    ("How soon does it act and how long does it last?", ["How soon does it act", "how long does it last?"]),
+    ("When was it approved? What does the label require?", ["When was it approved?", "What does the label require?"]),
+    ("Is ketamine as effective as ECT and safe?", ["Is ketamine as effective as ECT and safe?"]),  # one question
+    ("Do ketamine and esketamine differ?", ["Do ketamine and esketamine differ?"]),
+])
+def test_a_compound_question_is_split_where_a_second_question_joins_it(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts
+
+
+def test_each_part_of_a_compound_question_has_its_answer_in_the_bottom_line(service: AnswerService) -> None:
+    head = bottom_line(service, "When was Spravato approved by the FDA, and what restrictions apply to its use?")
+    assert "2019" in head  # when
+    assert "certified" in head or "REMS" in head  # under what restrictions
+
+
+def test_a_finding_the_same_study_qualifies_is_told_with_its_qualification(service: AnswerService) -> None:
+    # The label's indication for suicidal ideation comes with its statement that esketamine has not been
+    # shown to reduce it; a bottom line with only the first half would mislead.
+    head = bottom_line(service, "Has esketamine been approved for patients with suicidal ideation?")
+    assert "not been shown" in head
+
+
+@pytest.mark.parametrize(("sentence", "contrary"), [
+    ("The label states that esketamine has not been shown to prevent suicide.", True),
+    ("The difference was -3.6, but with p=0.059 it missed statistical significance.", True),
+    ("The difference did not reach statistical significance at day 25.", True),
+    ("Ketamine reduced suicidal ideation within 1 day compared with placebo.", False),
+])
+def test_contrary_findings_are_recognised(engine: ExtractiveEngine, sentence: str, contrary: bool) -> None:
+    assert engine.is_contrary(sentence) is contrary
+
+
+def test_a_study_size_is_its_whole_sample_not_a_subgroup(service: AnswerService) -> None:
+    # DiazGranados 2010 enrolled 33 patients; 10 of them had a high baseline SSI score.
+    head = bottom_line(service, "How many patients were in the DiazGranados 2010 study?")
+    assert "33 patients" in head.split("\n")[0]
+
+
+def test_a_year_is_not_a_sample_size() -> None:
+    assert _sample((("sample_size", "2010 patients"), ("year", "2010"), ("sample_size", "10 of 33 patients"))) == 33
+    assert _sample((("year", "2006"),)) == 0
+
+
+def test_both_arms_of_a_comparison_make_the_bottom_line(service: AnswerService) -> None:
+    # The two arms are reported in sentences worded alike: the second arm is not a repeat of the first.
+    head = bottom_line(service, "In Singh 2016, what MADRS change did the twice-weekly arm show compared with "
+                                "the thrice-weekly arm?")
+    assert "18.4" in head and "17.7" in head
+
+
+@pytest.mark.parametrize("question", ["Did esketamine work in older adults in TRANSFORM-3?",
+                                      "Was esketamine nasal spray effective in older adults in TRANSFORM-3?"])
+def test_a_primary_result_beats_a_reanalysis_or_subgroup(service: AnswerService, question: str) -> None:
+    # TRANSFORM-3's primary day-28 result missed significance (p=0.059); a reanalysis or an age subgroup with a
+    # nominal p-value is weaker evidence and does not lead.
+    first = bottom_line(service, question).split("\n")[0]
+    assert "0.059" in first
+    assert "reanalysis" not in first and "nominal" not in first
+
+
+@pytest.mark.parametrize("question", ["Does ketamine reduce suicidal thoughts?",
+                                      "Does IV ketamine relieve suicidal ideation?"])
+def test_a_controlled_finding_leads_a_does_it_work_answer(service: AnswerService, question: str) -> None:
+    # Among findings of the same meta-analysis, the one measured against a control answers "does it work".
+    first = bottom_line(service, question).split("\n")[0]
+    assert any(control in first for control in ("placebo", "saline", "midazolam"))
+
+
+def test_the_control_arms_own_result_is_not_a_controlled_finding(service: AnswerService) -> None:
+    # "After IV saline, scores changed by about 0 points" names the control but compares nothing with it.
+    first = bottom_line(service, "How was the Berman 2000 study designed and what did it find?").split("\n")[0]
+    assert "ketamine" in first and not first.startswith("Bottom line: After IV saline")
+
+
+def test_how_certain_the_bottom_lines_study_rates_its_evidence_is_shown(service: AnswerService) -> None:
+    answer = service.answer("What odds ratio for response at 24 hours did the Cochrane review update report?")
+    assert "3.94" in first_paragraph(answer.answer)
+    rating = [line for line in answer.answer.splitlines() if "certainty" in line]
+    assert rating and any(grade in rating[0] for grade in ("very low", "very-low"))
+
+
+def test_a_question_about_esketamine_is_answered_from_esketamine_evidence(service: AnswerService) -> None:
+    # The Singh 2016 trial of IV racemic ketamine lists dissociation among its common adverse events too.
+    answer = service.answer("What rate of dissociation was seen with esketamine?")
+    first = first_paragraph(answer.answer).split("\n")[0]
+    assert "esketamine" in first.casefold() or "spravato" in first.casefold()
