@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assistant.corpus.schema import Topic
 from assistant.domain import SafetyCategory
 from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
 
@@ -213,17 +214,44 @@ class FollowUpsFile(_File):
 
 
 class SynonymsFile(_File):
-    """prompts/synonyms.yaml: groups of interchangeable phrasings for query expansion."""
+    """prompts/synonyms.yaml: groups of interchangeable phrasings for query expansion, and the alternatives among
+    them (phrasings of different values of one attribute, such as the route)."""
 
     version: int
     groups: list[Phrases]
+    alternatives: list[Phrases] = Field(default_factory=list)
 
-    @field_validator("groups")
+    @field_validator("groups", "alternatives")
     @classmethod
     def _groups(cls, groups: list[Phrases]) -> list[Phrases]:
         if not all(len(g) >= 2 and all(t.strip() for t in g) for g in groups):
-            raise ValueError("'groups' must be a list of lists of two or more phrases")
+            raise ValueError("must be a list of lists of two or more phrases")
         return groups
+
+
+class SectionRule(_File):
+    """How much the passages of some sections count when documents are ranked, unless the question asks for them."""
+
+    sections: Phrases = Field(min_length=1, description="Section headings, matched case-insensitively.")
+    weight: float = Field(ge=0, le=1, description="Multiplies a passage's fused score.")
+    unless: Phrases = Field(default_factory=list, description="Patterns: a question that matches one asks for "
+                                                              "these sections, and they count in full.")
+
+    _unless_compile = field_validator("unless")(compiling)
+
+
+class RetrievalFile(_File):
+    """prompts/retrieval.yaml: what retrieval knows about the corpus beyond the words of its passages."""
+
+    version: int
+    sections: list[SectionRule] = Field(default_factory=list)
+    topics: dict[Topic, Phrases] = Field(default_factory=dict, description="Cues of each topic in a question.")
+    subgroups: Phrases = Field(default_factory=list, description="Synonym groups that narrow a study.")
+
+    @field_validator("topics")
+    @classmethod
+    def _cues_compile(cls, topics: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {topic: compiling(cues) for topic, cues in topics.items()}
 
 
 class ScreensFile(_File):
@@ -245,5 +273,5 @@ class ScreensFile(_File):
 MODELS: dict[str, type[BaseModel]] = {
     "triage.yaml": TriageFile, "crisis.yaml": CrisisFile, "answers.yaml": AnswersFile, "caveats.yaml": CaveatsFile,
     "refusals.yaml": RefusalsFile, "scope.yaml": ScopeFile, "follow_ups.yaml": FollowUpsFile,
-    "synonyms.yaml": SynonymsFile, "screens.yaml": ScreensFile,
+    "synonyms.yaml": SynonymsFile, "screens.yaml": ScreensFile, "retrieval.yaml": RetrievalFile,
 }

@@ -16,6 +16,8 @@ from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore, make_store
 from assistant.index.embeddings import make_embedder
 from assistant.prompts import PromptBook
 from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.priors import DocumentPriors
+from assistant.retrieval.sections import SectionWeights
 from assistant.retrieval.synonyms import SynonymTable
 from assistant.settings import Settings
 
@@ -42,8 +44,12 @@ def build_services(settings: Settings, embedder: MiniLMEmbedder | None = None) -
     index = LiveIndex(store, settings.index.reload_interval_s)
     conversations = make_conversation_store(settings.web.conversations_url, settings.data_dir)
     prompts = PromptBook.load(settings.prompts_dir)
-    synonyms = SynonymTable(prompts.typed("synonyms.yaml").groups)
-    retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms)
+    synonym_file = prompts.typed("synonyms.yaml")
+    synonyms = SynonymTable(synonym_file.groups, synonym_file.alternatives)
+    known = prompts.typed("retrieval.yaml")
+    priors = DocumentPriors(known.topics, known.subgroups, synonyms, settings.retrieval.topic_weight,
+                            settings.retrieval.subgroup_weight)
+    retriever = HybridRetriever(index, embedder, settings.retrieval, synonyms, SectionWeights(known.sections), priors)
     answers = build_answer_service(settings, retriever, prompts)
     return Services(settings=settings, embedder=embedder, store=store, index=index, conversations=conversations,
                     prompts=prompts, retriever=retriever, answers=answers,

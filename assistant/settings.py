@@ -54,7 +54,14 @@ class RetrievalSettings(_Group):
     per_doc_cap: int = Field(2, ge=1, le=20, description="At most this many chunks of one document in the result.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.7, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    sentence_weight: float = Field(0.4, ge=0, description=(
+        "Weight of the sentence-index ranking (passages by their best sentence) in the hybrid fusion; 0 turns it off."))
     rrf_k: int = Field(10, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
+    topic_weight: float = Field(0.2, ge=0, le=1, description=(
+        "How much less a document counts per share of its topics the question does not ask about "
+        "(prompts/retrieval.yaml)."))
+    subgroup_weight: float = Field(0.2, ge=0, le=1, description=(
+        "How much less a study whose title names a subgroup counts for a question that does not name it."))
     second_hit_weight: float = Field(
         0.2, ge=0, le=1, description="Share of a document's second-best chunk score added to its best chunk's."
     )

@@ -27,6 +27,8 @@ SHORT = 6  # words: a message this short that points back is a follow-up even if
 
 # Whether a message names a subject of its own (a drug, study, trial or entity the corpus covers).
 NamesSubject = Callable[[str], bool]
+# The earlier questions without what the message replaces (retrieval.synonyms.SynonymTable.replaced).
+Replaced = Callable[[str, str], str]
 
 
 def is_follow_up(message: str, names_subject: NamesSubject) -> bool:
@@ -37,16 +39,21 @@ def is_follow_up(message: str, names_subject: NamesSubject) -> bool:
     return bool(REFERRING.search(message)) and len(message.split()) <= SHORT
 
 
-def condense(message: str, history: Sequence[Turn], names_subject: NamesSubject) -> str:
+def condense(message: str, history: Sequence[Turn], names_subject: NamesSubject,
+             replaced: Replaced | None = None) -> str:
     """The message, plus the earlier questions it leans on, when it reads as a follow-up.
 
     The previous user questions carry the subject ("esketamine", "TRANSFORM-2"); appending them
     lets both retrieval and sentence scoring see it. Two turns back at most, to stay on topic, and
-    only one when the last question stood on its own.
+    only one when the last question stood on its own. ``replaced`` drops from them what the message
+    replaces ("IV" when the message asks "And the nasal spray?").
     """
     if not history or not is_follow_up(message, names_subject):
         return message
     context = [t.user for t in history[-2:]]
     if len(context) == 2 and not is_follow_up(context[1], names_subject):
         context = context[1:]
-    return f"{message}{CONTEXT_MARK}{' '.join(context)})"
+    earlier = " ".join(context)
+    if replaced is not None:
+        earlier = replaced(message, earlier)
+    return f"{message}{CONTEXT_MARK}{earlier})"

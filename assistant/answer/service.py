@@ -92,7 +92,7 @@ class AnswerService:
             # The rewrite is model output: it may not turn the question into one triage would decline.
             if rewritten and self.triage.classify(rewritten).category == "clinical":
                 return rewritten
-        return condense(message, history, self._names_subject)
+        return condense(message, history, self._names_subject, self.retriever.synonyms.replaced)
 
     def excluded_documents(self, chunks: Sequence[RetrievedChunk] = ()) -> frozenset[str]:
         """Documents that address the assistant: flagged once per index generation, and re-checked on

@@ -1,10 +1,14 @@
-"""Hybrid retrieval: dense search in Chroma fused with BM25, aggregated per document.
+"""Hybrid retrieval: dense search in Chroma fused with BM25 and the sentence index, aggregated per document.
 
-Dense search understands paraphrase; BM25 catches trial names, doses and abbreviations. They are
-fused by weighted reciprocal rank, then documents (not chunks) are ranked, because a citation
-points at a study: a document's score is its best chunk plus a share of its second-best (see
-``rank_documents``). At most ``per_doc_cap`` chunks of one document are returned, so one long
-study cannot fill every slot.
+Dense search understands paraphrase; BM25 catches trial names, doses and abbreviations; the sentence
+index (embedded at ingest) ranks passages by their single best sentence, which a 900-character chunk
+vector blurs: "the proposed mechanisms behind the antidepressant action of ketamine" is one sentence
+of a review's Summary. The three rankings are fused by weighted reciprocal rank, each passage's share
+weighted by its section (``SectionWeights``) and by what its document's front matter says it is about
+(``DocumentPriors``), then documents (not chunks) are ranked, because a
+citation points at a study: a document's score is its best chunk plus a share of its second-best (see
+``rank_documents``). At most ``per_doc_cap`` chunks of one document are returned, so one long study
+cannot fill every slot.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from assistant.index.embeddings import TOKENIZER_PATH, MiniLMEmbedder
 from assistant.index.live import LiveIndex, Snapshot, StoredChunk
 from assistant.index.metadata import ChunkMeta
 from assistant.retrieval.filters import Filters
+from assistant.retrieval.priors import DocumentPriors
+from assistant.retrieval.sections import SectionWeights
 from assistant.retrieval.synonyms import SynonymTable, TypoFixer, dictionary_words
 from assistant.settings import RetrievalSettings
 from assistant.text import tokenize
@@ -99,12 +105,15 @@ def rank_documents(
 
 class HybridRetriever:
     def __init__(
-        self, index: LiveIndex, embedder: MiniLMEmbedder, settings: RetrievalSettings, synonyms: SynonymTable
+        self, index: LiveIndex, embedder: MiniLMEmbedder, settings: RetrievalSettings, synonyms: SynonymTable,
+        sections: SectionWeights | None = None, priors: DocumentPriors | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.synonyms = synonyms
+        self.sections = sections or SectionWeights()
+        self.priors = priors
         self._typos: tuple[str, TypoFixer] | None = None
 
     def _typo_fixer(self, snap: Snapshot) -> TypoFixer:
@@ -139,6 +148,32 @@ class HybridRetriever:
             pos = snap.position.get(chunk_id)
             if pos is not None:
                 hits.append((snap.chunks[pos], 1.0 - float(distance)))
+        return hits
+
+    def sentence_ranking(self, snap: Snapshot, vector: np.ndarray, filters: Filters | None, n: int
+                   ) -> list[tuple[StoredChunk, float]]:
+        """Chunks by their best sentence's similarity to the query, from the ``n`` most similar sentences.
+
+        The vectors were written at ingest and are in memory: this is one matrix product, no search.
+        """
+        sentences = snap.sentences
+        if not len(sentences):
+            return []
+        similarity = sentences.vectors @ vector.astype(np.float32)
+        n = min(n, len(similarity))
+        best = np.argpartition(-similarity, n - 1)[:n]
+        top = best[np.argsort(-similarity[best])]
+        hits: list[tuple[StoredChunk, float]] = []
+        seen: set[str] = set()
+        for row in top:
+            chunk_id = sentences.chunk_ids[int(row)]
+            pos = snap.position.get(chunk_id)
+            if chunk_id in seen or pos is None:
+                continue
+            seen.add(chunk_id)
+            chunk = snap.chunks[pos]
+            if filters is None or filters.matches(chunk.metadata):
+                hits.append((chunk, float(similarity[row])))
         return hits
 
     def _lexical(self, snap: Snapshot, query: str, filters: Filters | None, n: int) -> list[tuple[StoredChunk, float]]:
@@ -189,9 +224,25 @@ class HybridRetriever:
             rankings.append((dense, self.settings.dense_weight if mode == "hybrid" else 1.0))
         if mode in ("hybrid", "bm25"):
             rankings.append((lexical, self.settings.bm25_weight if mode == "hybrid" else 1.0))
+        if mode == "hybrid" and self.settings.sentence_weight:
+            started = time.perf_counter()
+            rankings.append((self.sentence_ranking(snap, vector, filters, n), self.settings.sentence_weight))
+            timings["sentences"] = (time.perf_counter() - started) * 1000
+        section_weight: dict[str, float] = {}
+        doc_weight: dict[str, float] = {}
+        if mode == "hybrid":
+            section_weight = self.sections.for_question(query)
+            if self.priors is not None:
+                doc_weight = self.priors.weights(query, snap.name, snap.documents)
+        passage_weight: dict[str, float] = {}  # per chunk: its section's weight times its document's
         for ranking, weight in rankings:
             for rank, (chunk, _) in enumerate(ranking):
-                fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+                if chunk.id not in passage_weight:
+                    meta = chunk.metadata
+                    passage_weight[chunk.id] = (section_weight.get(meta.section.lower(), 1.0)
+                                                * doc_weight.get(meta.doc_id, 1.0))
+                share = weight * passage_weight[chunk.id]
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + share / (self.settings.rrf_k + rank + 1)
                 chunks[chunk.id] = chunk
 
         ranked_docs, by_doc, doc_score = rank_documents(

@@ -14,13 +14,30 @@ from functools import lru_cache
 from pathlib import Path
 
 
+def _phrase(term: str) -> re.Pattern[str]:
+    """A phrase as a whole-word pattern: "iv" matches "IV ketamine", not "ivermectin" or "IV-2"."""
+    return re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])")
+
+
 class SynonymTable:
-    def __init__(self, groups: list[list[str]]) -> None:
+    def __init__(self, groups: list[list[str]], alternatives: list[list[str]] | None = None) -> None:
         self.groups = [[term.lower() for term in group] for group in groups]
-        self._patterns = [
-            [(term, re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])")) for term in group]
-            for group in self.groups
+        self._patterns = [[(term, _phrase(term)) for term in group] for group in self.groups]
+        # Each alternative stands for its whole synonym group ("nasal spray" also means "intranasal").
+        group_of = {term: group for group in self.groups for term in group}
+        self._alternatives = [
+            [[_phrase(term) for term in group_of.get(value.lower(), [value.lower()])] for value in values]
+            for values in alternatives or []
         ]
+
+    def group_of(self, phrase: str) -> list[str] | None:
+        """The group ``phrase`` belongs to, or None."""
+        return next((group for group in self.groups if phrase.lower() in group), None)
+
+    @staticmethod
+    def pattern(group: list[str]) -> re.Pattern[str]:
+        """One pattern for any phrase of ``group``, on lower-cased text."""
+        return re.compile("|".join(_phrase(term).pattern for term in group))
 
     def expansions(self, query: str) -> list[str]:
         """Phrases to add to ``query``: the other members of every group the query mentions."""
@@ -30,6 +47,26 @@ class SynonymTable:
             if any(pattern.search(text) for _, pattern in group):
                 added.extend(term for term, pattern in group if not pattern.search(text))
         return added
+
+    def replaced(self, message: str, context: str) -> str:
+        """``context`` with the alternatives that ``message`` replaces put in its place.
+
+        A follow-up that names one value of an attribute ("And the nasal spray?") asks about that value instead
+        of the one the earlier question named ("What is the standard IV dose?"): it means "What is the standard
+        nasal spray dose?". Left as it was, "IV" pulled the condensed question back to the infusion studies.
+        Only a message that names exactly one value replaces the others: "IV or nasal spray?" compares them.
+        """
+        text = message.lower()
+        for values in self._alternatives:
+            named = [(i, match.group()) for i, patterns in enumerate(values) for p in patterns
+                     if (match := p.search(text))]
+            if len({i for i, _ in named}) != 1:
+                continue
+            chosen, phrase = named[0]
+            others = "|".join(p.pattern for i, patterns in enumerate(values) if i != chosen for p in patterns)
+            # A run of them ("IV infusion") is one mention, replaced once.
+            context = re.sub(rf"(?:{others})(?:\s+(?:{others}))*", phrase, context, flags=re.IGNORECASE)
+        return " ".join(context.split())
 
 
 @lru_cache(maxsize=4)

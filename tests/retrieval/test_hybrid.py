@@ -134,3 +134,49 @@ def test_hits_beyond_the_second_add_nothing_so_long_documents_do_not_win_on_volu
     doc_of = {"a1": "a", "a2": "a", "a3": "a", "a4": "a", "b1": "b", "b2": "b"}
     _, _, score = rank_documents(fused, doc_of, second_hit_weight=0.2)
     assert score["a"] == pytest.approx(score["b"])
+
+
+def test_the_sentence_index_ranks_a_passage_by_its_best_sentence(retriever: HybridRetriever) -> None:
+    snap = retriever.index.snapshot()
+    row = len(snap.sentences) // 2
+    ranking = retriever.sentence_ranking(snap, snap.sentences.vectors[row], None, 40)
+    assert ranking[0][0].id == snap.sentences.chunk_ids[row]
+    assert ranking[0][1] == pytest.approx(1.0, abs=1e-3)
+    assert len({chunk.id for chunk, _ in ranking}) == len(ranking)  # each passage once, at its best sentence
+    only = Filters(doc_ids=["fava2020"])
+    everything = len(snap.sentences)
+    filtered = retriever.sentence_ranking(snap, snap.sentences.vectors[row], only, everything)
+    assert filtered and {chunk.metadata.doc_id for chunk, _ in filtered} == {"fava2020"}
+
+
+def test_the_hybrid_fusion_uses_the_sentence_index_and_the_others_do_not(retriever: HybridRetriever) -> None:
+    question = "How does ketamine work as an antidepressant?"
+    assert "sentences" in retriever.retrieve(question).timings_ms
+    assert "sentences" not in retriever.retrieve(question, mode="dense").timings_ms
+
+
+@pytest.mark.parametrize(
+    ("question", "narrower"),
+    [
+        ("Does esketamine nasal spray work for treatment-resistant depression?", {"daly2019", "ochsross2020"}),
+        ("Is intranasal esketamine effective?", {"daly2019", "ochsross2020", "canuso2018", "fu2020"}),
+    ],
+)
+def test_a_broad_question_is_answered_first_by_a_study_of_patients_in_general(
+    retriever: HybridRetriever, question: str, narrower: set[str]
+) -> None:
+    """The relapse-prevention trial and the trial in older adults match every word of a broad question."""
+    assert retriever.retrieve(question).ranked_docs[0] not in narrower
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("Is esketamine nasal spray effective in older adults?", "ochsross2020"),
+        ("Does continuing esketamine prevent relapse?", "daly2019"),
+    ],
+)
+def test_a_question_that_names_the_subgroup_still_finds_its_study_first(
+    retriever: HybridRetriever, question: str, gold: str
+) -> None:
+    assert retriever.retrieve(question).ranked_docs[0] == gold
