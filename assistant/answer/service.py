@@ -141,6 +141,10 @@ class AnswerService:
                ) -> Iterator[AnswerEvent]:
         """The answer as events: ``Opening``, ``TextPiece``s that join to the answer text, ``Closing``."""
         message = message.strip()
+        # The one embedding batch of a request: the message and the parts of a compound question, read once
+        # here so that triage, retrieval and the engine all find their vectors remembered.
+        early = self.questions.analyse(message, self.retriever.index.snapshot())
+        self.extractive.request_vectors(message, early)
         history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
                    else t for t in history]
         triage = self.triage.classify(message, history)
