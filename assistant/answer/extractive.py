@@ -69,6 +69,10 @@ QUANTITIES = RESULT_SPANS | {"minutes", "hours", "days", "weeks", "months", "dos
 RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
 TIME_BONUS = 0.12  # the sentence reports the time point the question names ("the next day": at 24 hours, day 1)
+# Documents ranked below the first three are read too, so that the study that answers a question worded in
+# general terms can be cited, but their sentences must be clearly better to take a place from the leading ones.
+LEADING_DOCUMENTS = 3
+FURTHER_DOCUMENT_PENALTY = 0.1
 DOCUMENT_SHARE = 0.35  # a focus concept only the sentence's document mentions (the study's description) counts a third
 SECONDARY_PENALTY = 0.05  # a reanalysis, subgroup or post hoc result gives way to the primary analysis
 PRIMARY_WINDOW = 0.1  # how far below a secondary result the same study's primary result may score and still lead
@@ -231,7 +235,7 @@ class ExtractiveEngine:
             if "sample_size" in kinds and flags.sample[row] < study_size[chunk.doc_id]:
                 kinds = kinds - {"sample_size"}
             asked = self._asked(float(sim), qtokens, stokens, kinds, analysis.span_kinds)
-            score = 0.08 / (1 + rank)
+            score = 0.08 / (1 + rank) - (FURTHER_DOCUMENT_PENALTY if rank >= LEADING_DOCUMENTS else 0.0)
             if flags.hedge[row]:
                 score -= 0.25
             if section in META_SECTIONS:
@@ -370,6 +374,12 @@ class ExtractiveEngine:
                              and not HEDGE_CUES.search(c.text) and c not in chosen), None)
             if contrary is not None:
                 self._keep(chosen, contrary, len(head))
+        if not any(c.doc_rank == 0 for c in chosen):
+            # The document retrieval ranks first is cited whenever one of its sentences is good enough to show.
+            leading = next((c for c in ranked if c.doc_rank == 0 and c.score >= floor and c not in chosen
+                            and not HEDGE_CUES.search(c.text)), None)
+            if leading is not None:
+                self._keep(chosen, leading, len(head))
         studies = {h.chunk.doc_id for h in head}
         if not any(c.certainty for c in chosen):
             # How certain the bottom line's study rates its own evidence ("very low certainty") stays with it.

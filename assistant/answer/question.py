@@ -249,7 +249,11 @@ class QuestionAnalyser:
         tokens: set[str] = set()
         for word in words:
             tokens |= self._forms(word, vocab, snap.doc_freq)
-        return Concept(surface, frozenset(tokens), label=bool(tokens & labels))
+        # It names a study when a name is a form of the word as said, not of a synonym or a shared stem
+        # ("relapse" is not SUSTAIN-1, though "sustained" is one of its synonyms).
+        said = [stem_prefix(w) or w for w in tokenize(surface)]
+        label = any(name.startswith(stem) for name in tokens & labels for stem in said)
+        return Concept(surface, frozenset(tokens), label=label)
 
     def _is_topic(self, concept: Concept, named: frozenset[str]) -> bool:
         """Whether a concept no document uses is a topic of its own, so that the question cannot be answered

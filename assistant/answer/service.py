@@ -51,6 +51,9 @@ from assistant.settings import Settings
 from assistant.text import tokenize
 
 log = logging.getLogger(__name__)
+# The engine reads every sentence of this many of the best-ranked documents: the study that answers "how soon"
+# may rank fourth or fifth for a question worded in general terms, and an answer can cite it only if it sees it.
+EXPANDED_DOCUMENTS = 5
 
 
 @dataclass
@@ -108,7 +111,7 @@ class AnswerService:
                        ranked_docs=[d for d in result.ranked_docs if d not in excluded])
 
     def _extractive(self, question: str, result: RetrievalResult, analysis: Analysis) -> Composed | None:
-        expanded = self.retriever.expand(result)
+        expanded = self.retriever.expand(result, EXPANDED_DOCUMENTS)
         passages = self.screen.clean(expanded, self.excluded_documents(expanded))
         snap = self.retriever.index.snapshot()
         return self.extractive.compose(question, passages, snap.sentences, analysis,
