@@ -146,7 +146,8 @@ class AnswerService:
         message = message.strip()
         # The one embedding batch of a request: the message and the parts of a compound question, read once
         # here so that triage, retrieval and the engine all find their vectors remembered.
-        early = self.questions.analyse(message, self.retriever.index.snapshot())
+        first = self.retriever.index.snapshot()
+        early = self.questions.analyse(message, first)
         self.extractive.request_vectors(message, early)
         history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
                    else t for t in history]
@@ -205,7 +206,8 @@ class AnswerService:
         result = self._screened(self.retriever.retrieve(standalone, filters))
         snap = self.retriever.index.snapshot()
         repaired = result.repaired or standalone  # what retrieval embedded: the engine reuses its vector
-        analysis = self.questions.analyse(repaired, snap)
+        same = repaired == message and snap.name == first.name  # the message, read against the same generation
+        analysis = early if same else self.questions.analyse(repaired, snap)
         context_scope = self.scope.check(standalone) if standalone != message else scope
         if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
             # An in-domain question about a concept no study mentions: say what is missing, instead of

@@ -157,3 +157,22 @@ def test_a_compound_question_is_embedded_in_one_batch(shipped_services: Services
     answer = shipped_services.answers.answer(question)
     assert not answer.abstained and answer.citations
     assert len(batches) == 1 and batches[0][0] == question and len(batches[0]) == 3  # the question, its 2 parts
+
+
+def test_a_question_worded_in_general_terms_can_cite_a_study_ranked_below_the_first_three(
+        shipped_services: Services) -> None:
+    # The answer reads the five documents retrieval ranks first, not only three, so a study ranked fourth or
+    # fifth is cited when its sentences are clearly on the question.
+    service = shipped_services.answers
+    question = "How soon after a single infusion does ketamine start to work?"
+    ranked = service.retriever.retrieve(question).ranked_docs
+    cited = {c.doc_id for c in service.answer(question).citations}
+    assert cited - set(ranked[:3]), (ranked[:5], cited)
+    assert cited <= set(ranked[:5])
+
+
+def test_the_document_retrieval_ranks_first_is_cited(shipped_services: Services) -> None:
+    service = shipped_services.answers
+    for question in ("How does ketamine work as an antidepressant?", "What do we know about esketamine and relapse?"):
+        top = service.retriever.retrieve(question).ranked_docs[0]
+        assert top in {c.doc_id for c in service.answer(question).citations}, question

@@ -158,3 +158,9 @@ def test_a_common_comorbidity_drug_or_outcome_no_study_covers_stops_the_question
 ])
 def test_everyday_words_for_a_route_or_a_metabolite_are_covered(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
     assert not analyse(question).not_covered
+
+
+def test_a_synonym_that_shares_a_stem_with_a_trial_name_does_not_name_the_trial(analyse) -> None:  # type: ignore[no-untyped-def]
+    # "relapse" has "sustained" among its synonyms, and "sustained" starts like SUSTAIN-1: no study is named.
+    assert not any(c.label for c in analyse("What was the median time to relapse among responders?").focus)
+    assert any(c.label for c in analyse("What did the SUSTAIN-1 trial find about relapse?").focus)
