@@ -31,6 +31,7 @@ import numpy as np
 
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.question import Analysis
+from assistant.answer.timepoints import time_points
 from assistant.domain import Citation
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.index.sentences import SentenceIndex
@@ -67,6 +68,12 @@ RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "
 QUANTITIES = RESULT_SPANS | {"minutes", "hours", "days", "weeks", "months", "dose", "dose_per_kg"}
 RESULT_BONUS = 0.08  # per further kind of result a sentence reports
 NUMBER_BONUS = 0.05  # per number of the question the sentence repeats ("at 24 hours", "over 75")
+TIME_BONUS = 0.12  # the sentence reports the time point the question names ("the next day": at 24 hours, day 1)
+# Documents ranked below the first three are read too, so that the study that answers a question worded in
+# general terms can be cited, but their sentences must be clearly better to take a place from the leading ones.
+LEADING_DOCUMENTS = 3
+FURTHER_DOCUMENT_PENALTY = 0.1
+DOCUMENT_SHARE = 0.35  # a focus concept only the sentence's document mentions (the study's description) counts a third
 SECONDARY_PENALTY = 0.05  # a reanalysis, subgroup or post hoc result gives way to the primary analysis
 PRIMARY_WINDOW = 0.1  # how far below a secondary result the same study's primary result may score and still lead
 # A question about esketamine is not answered from a study of racemic ketamine: a sentence that names neither,
@@ -125,6 +132,7 @@ class SentenceFlags:
     comparator: tuple[bool, ...]
     certainty: tuple[bool, ...]
     sample: tuple[int, ...]  # the largest sample size the sentence reports (0: none)
+    times: tuple[frozenset[float], ...]  # the time points it reports, in hours
 
 
 @dataclass(frozen=True)
@@ -164,17 +172,29 @@ class ExtractiveEngine:
                     comparator=tuple(any(p.search(t) for p in self._comparator) and
                                      any(p.search(t) for p in self._between) for t in texts),
                     certainty=tuple(any(p.search(t) for p in self._certainty) for t in texts),
-                    sample=tuple(_sample(spans) for spans in sentences.spans)))
+                    sample=tuple(_sample(spans) for spans in sentences.spans),
+                    times=tuple(time_points(t) for t in texts)))
             return self._flags[1]
 
     def is_contrary(self, text: str) -> bool:
         """Whether a sentence reports a finding that cuts the other way (a null or negative result)."""
         return any(p.search(text) for p in self._contrary)
 
+    @staticmethod
+    def part_texts(analysis: Analysis) -> list[str]:
+        """What each part of a compound question is read as: its own words plus the focus it leaves to the
+        rest of the question ("how long did it last?" in a question about the NIMH trial)."""
+        return [" ".join([part.text, *(c.surface for c in analysis.focus if c.surface not in part.text.lower())])
+                for part in analysis.parts]
+
+    def request_vectors(self, question: str, analysis: Analysis) -> np.ndarray:
+        """The vectors of the question and of its parts, from one embedding batch: whatever the request
+        embedded already (triage and retrieval share the question's vector) is not embedded again."""
+        return self.embedder.query_vectors([question, *self.part_texts(analysis)])
+
     def _candidates(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                     analysis: Analysis, labels: dict[str, frozenset[str]],
-                    names: dict[str, frozenset[str]]) -> list[Candidate]:
-        qvec = self.embedder.query_vector(question)
+                    names: dict[str, frozenset[str]], qvec: np.ndarray) -> list[Candidate]:
         qtokens = {t for t in tokenize(question) if t not in GENERIC}
         asks_limits = bool(re.search(r"limit|weak|bias|blind|small|caveat|quality", question, re.IGNORECASE))
         asks_mechanism = bool(MECHANISM_Q.search(question))
@@ -200,6 +220,10 @@ class ExtractiveEngine:
         for row in rows:
             doc = by_id[sentences.chunk_ids[row]].doc_id
             study_size[doc] = max(study_size.get(doc, 0), flags.sample[row])
+        # What each document says anywhere among these passages: the words that pick out a study.
+        doc_tokens: dict[str, set[str]] = {}
+        for row in rows:
+            doc_tokens.setdefault(by_id[sentences.chunk_ids[row]].doc_id, set()).update(sentences.tokens[row])
         out: list[Candidate] = []
         for row, sim in zip(rows, similarity, strict=True):
             chunk = by_id[sentences.chunk_ids[row]]
@@ -211,7 +235,7 @@ class ExtractiveEngine:
             if "sample_size" in kinds and flags.sample[row] < study_size[chunk.doc_id]:
                 kinds = kinds - {"sample_size"}
             asked = self._asked(float(sim), qtokens, stokens, kinds, analysis.span_kinds)
-            score = 0.08 / (1 + rank)
+            score = 0.08 / (1 + rank) - (FURTHER_DOCUMENT_PENALTY if rank >= LEADING_DOCUMENTS else 0.0)
             if flags.hedge[row]:
                 score -= 0.25
             if section in META_SECTIONS:
@@ -235,9 +259,12 @@ class ExtractiveEngine:
             if not analysis.asks_filler and flags.filler[row]:
                 score -= FILLER_PENALTY
             score += NUMBER_BONUS * len(analysis.numbers & stokens)
+            if analysis.times & flags.times[row]:
+                score += TIME_BONUS
             if analysis.subject in ESKETAMINE and not ESKETAMINE & (stokens | labels.get(chunk.doc_id, frozenset())):
                 score -= OTHER_DRUG_PENALTY
-            coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()))
+            coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()), doc_tokens[chunk.doc_id],
+                                         DOCUMENT_SHARE)
             score += FOCUS_WEIGHT * coverage
             out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score + asked, coverage, kinds,
                                  stokens, prior=score, contrary=flags.contrary[row],
@@ -304,13 +331,12 @@ class ExtractiveEngine:
                 return cand  # a yes-or-no question: the figures behind the yes (how high, how long)
         return None
 
-    def _part_answers(self, first: Candidate, ranked: list[Candidate], analysis: Analysis) -> list[Candidate]:
+    def _part_answers(self, first: Candidate, ranked: list[Candidate], analysis: Analysis,
+                      part_vectors: np.ndarray) -> list[Candidate]:
         """For a compound question, the best sentence for each part that the bottom line does not hold yet: each
         part is scored on its own wording and expected kind ("under what restrictions" after "when approved")."""
         head = [first]
-        for part in analysis.parts:
-            words = [part.text, *(c.surface for c in analysis.focus if c.surface not in part.text.lower())]
-            pvec = self.embedder.query_vector(" ".join(words))
+        for part, pvec in zip(analysis.parts, part_vectors, strict=True):
             ptokens = set(part.words - GENERIC)
             best = max(ranked, key=lambda c: c.prior + self._asked(float(c.vector @ pvec), ptokens, c.tokens,
                                                                    c.kinds, part.span_kinds))
@@ -318,14 +344,14 @@ class ExtractiveEngine:
                 head.append(best)
         return head[1:]
 
-    def _select(self, ranked: list[Candidate], analysis: Analysis,
-                question_tokens: frozenset[str]) -> tuple[list[Candidate], int]:
+    def _select(self, ranked: list[Candidate], analysis: Analysis, question_tokens: frozenset[str],
+                part_vectors: np.ndarray) -> tuple[list[Candidate], int]:
         """The sentences of the answer, and how many of them make its bottom line (one or two; one per part of a
         compound question)."""
         if not ranked:
             return [], 0
         first = self._bottom_line(ranked)
-        further = self._part_answers(first, ranked, analysis) if analysis.parts else []
+        further = self._part_answers(first, ranked, analysis, part_vectors) if analysis.parts else []
         companion = None if further else self._companion(first, ranked, analysis, question_tokens)
         head = [first, *further, *([companion] if companion else [])]
         ranked = [*head, *[c for c in ranked if c not in head]]
@@ -348,6 +374,12 @@ class ExtractiveEngine:
                              and not HEDGE_CUES.search(c.text) and c not in chosen), None)
             if contrary is not None:
                 self._keep(chosen, contrary, len(head))
+        if not any(c.doc_rank == 0 for c in chosen):
+            # The document retrieval ranks first is cited whenever one of its sentences is good enough to show.
+            leading = next((c for c in ranked if c.doc_rank == 0 and c.score >= floor and c not in chosen
+                            and not HEDGE_CUES.search(c.text)), None)
+            if leading is not None:
+                self._keep(chosen, leading, len(head))
         studies = {h.chunk.doc_id for h in head}
         if not any(c.certainty for c in chosen):
             # How certain the bottom line's study rates its own evidence ("very low certainty") stays with it.
@@ -367,8 +399,9 @@ class ExtractiveEngine:
                 analysis: Analysis, labels: dict[str, frozenset[str]],
                 names: dict[str, frozenset[str]]) -> Composed | None:
         question_tokens = frozenset(tokenize(question)) - GENERIC
-        chosen, n_head = self._select(self._candidates(question, chunks, sentences, analysis, labels, names),
-                                      analysis, question_tokens)
+        vectors = self.request_vectors(question, analysis)
+        chosen, n_head = self._select(self._candidates(question, chunks, sentences, analysis, labels, names,
+                                                       vectors[0]), analysis, question_tokens, vectors[1:])
         if not chosen:
             return None
         bottom, rest = chosen[:n_head], chosen[n_head:]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.answer.timepoints import time_points
 from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
 from assistant.prompt_files import AnswersFile
@@ -93,6 +94,7 @@ class Analysis:
     numbers: frozenset[str] = frozenset()  # numbers the question names ("at 24 hours", "over 75")
     covered_clause: bool = False  # one clause of a longer message asks about nothing absent
     parts: tuple[Part, ...] = ()  # the questions of a compound message, each answered in the bottom line
+    times: frozenset[float] = frozenset()  # time points the question names, in hours ("the next day": 24)
 
     @property
     def not_covered(self) -> bool:
@@ -103,12 +105,17 @@ class Analysis:
     def absent(self) -> tuple[Concept, ...]:
         return tuple(c for c in self.focus if c.absent)
 
-    def coverage(self, tokens: frozenset[str] | set[str]) -> float:
-        """Share of the focus concepts that ``tokens`` (a sentence plus its document's labels) mention."""
+    def coverage(self, tokens: frozenset[str] | set[str], document: frozenset[str] | set[str] = frozenset(),
+                 document_share: float = 0.0) -> float:
+        """Share of the focus concepts that ``tokens`` (a sentence plus its document's labels) mention; a concept
+        only the rest of the sentence's ``document`` mentions counts ``document_share``. Words that pick out the
+        study ("the NIMH crossover", "the flexible-dose trial") are said once in a study's description, not in
+        every sentence of its results."""
         present = [c for c in self.focus if not c.absent]
         if not present:
             return 1.0
-        return sum(bool(c.tokens & tokens) for c in present) / len(present)
+        return sum(1.0 if c.tokens & tokens else document_share if c.tokens & document else 0.0
+                   for c in present) / len(present)
 
 
 @lru_cache(maxsize=2)
@@ -242,7 +249,11 @@ class QuestionAnalyser:
         tokens: set[str] = set()
         for word in words:
             tokens |= self._forms(word, vocab, snap.doc_freq)
-        return Concept(surface, frozenset(tokens), label=bool(tokens & labels))
+        # It names a study when a name is a form of the word as said, not of a synonym or a shared stem
+        # ("relapse" is not SUSTAIN-1, though "sustained" is one of its synonyms).
+        said = [stem_prefix(w) or w for w in tokenize(surface)]
+        label = any(name.startswith(stem) for name in tokens & labels for stem in said)
+        return Concept(surface, frozenset(tokens), label=label)
 
     def _is_topic(self, concept: Concept, named: frozenset[str]) -> bool:
         """Whether a concept no document uses is a topic of its own, so that the question cannot be answered
@@ -284,7 +295,9 @@ class QuestionAnalyser:
                                     topic=True))
             claimed |= {number, unit, unit + "s"}
         for group in self.synonyms.groups:
-            said = [term for term in group if re.search(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])", lowered)]
+            # "suicidal-ideation" says the phrase "suicidal ideation" as much as the spaced spelling does.
+            said = [term for term in group if re.search(r"(?<![\w-])" + re.escape(term).replace(r"\ ", r"[\s-]+")
+                                                        + r"(?![\w-])", lowered)]
             if not said:
                 continue
             words = {t for term in said for t in tokenize(term)}
@@ -301,7 +314,7 @@ class QuestionAnalyser:
             if re.fullmatch(r"[\d.,/%-]+", token) or re.match(r"\d", token):
                 continue  # quantities ("24-hour", "0.5") are not topics
             if "-" in token or "/" in token:
-                if set(re.split(r"[-/]", token)) <= self._ignored:
+                if set(re.split(r"[-/]", token)) <= self._ignored | claimed:
                     continue
                 if token in snap.doc_freq:
                     concepts.append(Concept(token, frozenset({token}), label=token in labels))
@@ -355,4 +368,5 @@ class QuestionAnalyser:
             asks=bool(ASKING.search(question)),
             covered_clause=covered_clause, parts=asked,
             numbers=frozenset(t for t in tokenize(asking) if re.fullmatch(r"\d+(?:\.\d+)?", t)),
+            times=time_points(asking),
         )

@@ -51,6 +51,9 @@ from assistant.settings import Settings
 from assistant.text import tokenize
 
 log = logging.getLogger(__name__)
+# The engine reads every sentence of this many of the best-ranked documents: the study that answers "how soon"
+# may rank fourth or fifth for a question worded in general terms, and an answer can cite it only if it sees it.
+EXPANDED_DOCUMENTS = 5
 
 
 @dataclass
@@ -108,7 +111,7 @@ class AnswerService:
                        ranked_docs=[d for d in result.ranked_docs if d not in excluded])
 
     def _extractive(self, question: str, result: RetrievalResult, analysis: Analysis) -> Composed | None:
-        expanded = self.retriever.expand(result)
+        expanded = self.retriever.expand(result, EXPANDED_DOCUMENTS)
         passages = self.screen.clean(expanded, self.excluded_documents(expanded))
         snap = self.retriever.index.snapshot()
         return self.extractive.compose(question, passages, snap.sentences, analysis,
@@ -141,6 +144,11 @@ class AnswerService:
                ) -> Iterator[AnswerEvent]:
         """The answer as events: ``Opening``, ``TextPiece``s that join to the answer text, ``Closing``."""
         message = message.strip()
+        # The one embedding batch of a request: the message and the parts of a compound question, read once
+        # here so that triage, retrieval and the engine all find their vectors remembered.
+        first = self.retriever.index.snapshot()
+        early = self.questions.analyse(message, first)
+        self.extractive.request_vectors(message, early)
         history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
                    else t for t in history]
         triage = self.triage.classify(message, history)
@@ -198,7 +206,8 @@ class AnswerService:
         result = self._screened(self.retriever.retrieve(standalone, filters))
         snap = self.retriever.index.snapshot()
         repaired = result.repaired or standalone  # what retrieval embedded: the engine reuses its vector
-        analysis = self.questions.analyse(repaired, snap)
+        same = repaired == message and snap.name == first.name  # the message, read against the same generation
+        analysis = early if same else self.questions.analyse(repaired, snap)
         context_scope = self.scope.check(standalone) if standalone != message else scope
         if analysis.not_covered and category != "injection" and context_scope.verdict == "in":
             # An in-domain question about a concept no study mentions: say what is missing, instead of

@@ -98,6 +98,24 @@ class MiniLMEmbedder(Embeddings):
                 self._recent.popitem(last=False)
         return vector
 
+    def query_vectors(self, texts: list[str]) -> np.ndarray:
+        """The vectors of several texts, remembered like ``query_vector``'s: whatever is not remembered yet is
+        embedded in one batch, so a request that needs its question and the parts of a compound question
+        embeds them once, together."""
+        with self._recent_lock:
+            known = {text: self._recent[text] for text in texts if text in self._recent}
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            for text, vector in zip(missing, self.embed(missing), strict=True):
+                vector.setflags(write=False)
+                known[text] = vector
+            with self._recent_lock:
+                for text in missing:
+                    self._recent[text] = known[text]
+                while len(self._recent) > QUERY_CACHE:
+                    self._recent.popitem(last=False)
+        return np.vstack([known[text] for text in texts]) if texts else np.zeros((0, DIMENSIONS), np.float32)
+
     def forget_queries(self) -> None:
         """Drop the remembered query vectors (a benchmark measuring cold embedding needs them gone)."""
         with self._recent_lock:

@@ -116,3 +116,63 @@ def test_a_question_about_esketamine_is_answered_from_esketamine_evidence(servic
     answer = service.answer("What rate of dissociation was seen with esketamine?")
     first = first_paragraph(answer.answer).split("\n")[0]
     assert "esketamine" in first.casefold() or "spravato" in first.casefold()
+
+
+def test_the_bottom_line_reports_the_time_point_the_question_names(service: AnswerService) -> None:
+    # Murrough 2013 reports its response at 24 hours; "the day after" is that time point in everyday words.
+    head = bottom_line(service, "In the Murrough 2013 midazolam-controlled trial, how many responded the day after "
+                                "one infusion?")
+    assert "24 hours" in head and "64%" in head
+
+
+def test_words_that_pick_out_a_study_do_not_make_its_description_the_bottom_line(service: AnswerService) -> None:
+    # "flexible-dose" and "short-term" describe TRANSFORM-2; its result sentences do not repeat them, and the
+    # design sentence that does must not win over the finding asked for.
+    head = bottom_line(service, "In the flexible-dose short-term esketamine trial, what share of patients "
+                                "stopped because of adverse events?")
+    assert "7%" in head and "discontinued" in head
+
+
+def test_a_dose_the_question_states_does_not_pull_in_a_sentence_about_doses(service: AnswerService) -> None:
+    head = bottom_line(service, "In the phase 2 intranasal esketamine trial, what share responded at 24 hours "
+                                "on 56 mg?")
+    assert "response rates at 24 hours" in head and "27%" in head
+
+
+def test_a_compound_question_is_embedded_in_one_batch(shipped_services: Services,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 17: a request embeds its question once; the parts of a compound question go in the same batch.
+    embedder = shipped_services.embedder
+    batches: list[list[str]] = []
+    real = embedder.embed
+
+    def counted(texts: list[str]):  # type: ignore[no-untyped-def]
+        if texts:
+            batches.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(embedder, "embed", counted)
+    embedder.forget_queries()
+    question = "How soon did ketamine act in the Zarate 2006 trial, and how long did the response last?"
+    answer = shipped_services.answers.answer(question)
+    assert not answer.abstained and answer.citations
+    assert len(batches) == 1 and batches[0][0] == question and len(batches[0]) == 3  # the question, its 2 parts
+
+
+def test_a_question_worded_in_general_terms_can_cite_a_study_ranked_below_the_first_three(
+        shipped_services: Services) -> None:
+    # The answer reads the five documents retrieval ranks first, not only three, so a study ranked fourth or
+    # fifth is cited when its sentences are clearly on the question.
+    service = shipped_services.answers
+    question = "How soon after a single infusion does ketamine start to work?"
+    ranked = service.retriever.retrieve(question).ranked_docs
+    cited = {c.doc_id for c in service.answer(question).citations}
+    assert cited - set(ranked[:3]), (ranked[:5], cited)
+    assert cited <= set(ranked[:5])
+
+
+def test_the_document_retrieval_ranks_first_is_cited(shipped_services: Services) -> None:
+    service = shipped_services.answers
+    for question in ("How does ketamine work as an antidepressant?", "What do we know about esketamine and relapse?"):
+        top = service.retriever.retrieve(question).ranked_docs[0]
+        assert top in {c.doc_id for c in service.answer(question).citations}, question

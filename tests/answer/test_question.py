@@ -104,3 +104,63 @@ def test_a_compound_question_has_one_part_per_question_each_with_its_own_kind(an
     assert [bool(p.span_kinds & {"year"}) for p in analysis.parts] == [True, False]
     assert "monitored" in analysis.parts[1].words and "how" not in analysis.parts[1].words
     assert analyse("When did the FDA approve esketamine?").parts == ()
+
+
+@pytest.mark.parametrize("question", [
+    "What share of patients responded on 56 mg compared with placebo?",  # the dose is the arm, stated
+    "Did the 0.5 mg/kg group relapse sooner than the other group?",
+    "What did the fixed-dose trial show about remission?",  # the dose in the name of a design
+    "In the dose-finding study, what was the response rate?",
+])
+def test_a_dose_the_question_states_is_a_given_not_what_it_asks(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert "dose" not in analyse(question).kinds
+    assert "dose" in analyse("How many mg of esketamine did the trial give?").kinds
+
+
+def test_how_big_asks_for_an_effect_size(analyse) -> None:  # type: ignore[no-untyped-def]
+    assert "effect_size" in analyse("How big was the benefit of ketamine over saline?").kinds
+
+
+def test_the_time_point_a_question_names_is_read_in_hours(analyse) -> None:  # type: ignore[no-untyped-def]
+    assert analyse("How many had responded the next day?").times == frozenset({24.0})
+    assert analyse("What was the difference within three days?").times == frozenset({72.0})
+    assert analyse("Which doses were tested?").times == frozenset()
+
+
+def test_a_hyphenated_phrase_is_the_synonym_groups_concept(analyse) -> None:  # type: ignore[no-untyped-def]
+    # "suicidal-ideation" is the concept "suicidal ideation", covered by each of its spellings.
+    [concept] = [c for c in analyse("What was the suicidal-ideation response rate?").focus]
+    assert {"ideation", "suicidality"} <= concept.tokens
+
+
+def test_words_that_only_frame_a_study_are_not_focus(analyse) -> None:  # type: ignore[no-untyped-def]
+    surfaces = [c.surface for c in analyse("In the trial whose patients were older, which group did better, "
+                                           "and because of what?").focus]
+    assert not {"whose", "group", "because"} & set(surfaces)
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("Is esketamine safe for someone with an underactive thyroid?", "thyroid"),  # a body system
+    ("Does ketamine help people who have PTSD as well as depression?", "ptsd"),  # a condition
+    ("Does granisetron stop the nausea after a ketamine infusion?", "granisetron"),  # a drug class ending
+    ("Does ketamine improve quality of life?", "quality of life"),  # a practical matter, said whole
+])
+def test_a_common_comorbidity_drug_or_outcome_no_study_covers_stops_the_question(  # type: ignore[no-untyped-def]
+        analyse, question: str, missing: str) -> None:
+    analysis = analyse(question)
+    assert analysis.not_covered and missing in [c.surface for c in analysis.absent]
+
+
+@pytest.mark.parametrize("question", [
+    "Was ketamine given under the skin in any study?",  # subcutaneous
+    "Has anyone tested ketamine injected into a muscle?",  # intramuscular
+    "Which breakdown product of ketamine acts on AMPA receptors?",  # a metabolite
+])
+def test_everyday_words_for_a_route_or_a_metabolite_are_covered(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).not_covered
+
+
+def test_a_synonym_that_shares_a_stem_with_a_trial_name_does_not_name_the_trial(analyse) -> None:  # type: ignore[no-untyped-def]
+    # "relapse" has "sustained" among its synonyms, and "sustained" starts like SUSTAIN-1: no study is named.
+    assert not any(c.label for c in analyse("What was the median time to relapse among responders?").focus)
+    assert any(c.label for c in analyse("What did the SUSTAIN-1 trial find about relapse?").focus)
