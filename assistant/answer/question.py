@@ -170,6 +170,11 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _whole(phrase: str) -> re.Pattern[str]:
+    """A phrase as a whole word or words of lower-cased text: "iv" in "iv ketamine", not in "ivermectin"."""
+    return re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])")
+
+
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
 
 
@@ -211,7 +216,10 @@ class QuestionAnalyser:
         terms = [t.lower() for group in answers.topic_vocabulary.values() for t in group]
         self._topic_words = frozenset(stem_prefix(t) or t for t in terms if len(tokenize(t)) == 1)
         self._medical = re.compile("(?:" + "|".join(map(re.escape, answers.medical_suffixes)) + ")$")
-        self._topic_phrases = sorted({t for t in terms if len(tokenize(t)) > 1}, key=len, reverse=True)
+        self._topic_phrases = [(phrase, _whole(phrase)) for phrase in
+                               sorted({t for t in terms if len(tokenize(t)) > 1}, key=len, reverse=True)]
+        # Compiled once: every question is read against every phrase of the topic vocabulary and synonym table.
+        self._group_patterns = [[(term, _whole(term)) for term in group] for group in synonyms.groups]
 
     def _vocabulary(self, snap: Snapshot) -> _Vocabulary:
         with self._lock:
@@ -263,8 +271,8 @@ class QuestionAnalyser:
         lowered = text.lower()
         concepts: list[Concept] = []
         claimed: set[str] = set()
-        for phrase in self._topic_phrases:
-            if not re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", lowered):
+        for phrase, pattern in self._topic_phrases:
+            if phrase not in lowered or not pattern.search(lowered):  # the substring test is the cheap one
                 continue
             words = frozenset(tokenize(phrase))
             if words <= claimed:
@@ -283,8 +291,8 @@ class QuestionAnalyser:
             concepts.append(Concept(match.group(0), frozenset({digits, *units}) if said_whole else frozenset(),
                                     topic=True))
             claimed |= {number, unit, unit + "s"}
-        for group in self.synonyms.groups:
-            said = [term for term in group if re.search(r"(?<![\w-])" + re.escape(term) + r"(?![\w-])", lowered)]
+        for group, patterns in zip(self.synonyms.groups, self._group_patterns, strict=True):
+            said = [term for term, pattern in patterns if term in lowered and pattern.search(lowered)]
             if not said:
                 continue
             words = {t for term in said for t in tokenize(term)}
