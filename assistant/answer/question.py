@@ -177,6 +177,17 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _whole(phrase: str) -> re.Pattern[str]:
+    """A phrase as a whole word or words of lower-cased text: "iv" in "iv ketamine", not in "ivermectin"."""
+    return re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])")
+
+
+def _said(term: str) -> re.Pattern[str]:
+    """A synonym term as said in lower-cased text, its words apart or hyphenated: "suicidal-ideation" says the
+    phrase "suicidal ideation" as much as the spaced spelling does."""
+    return re.compile(r"(?<![\w-])" + re.escape(term).replace(r"\ ", r"[\s-]+") + r"(?![\w-])")
+
+
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
 
 
@@ -218,7 +229,10 @@ class QuestionAnalyser:
         terms = [t.lower() for group in answers.topic_vocabulary.values() for t in group]
         self._topic_words = frozenset(stem_prefix(t) or t for t in terms if len(tokenize(t)) == 1)
         self._medical = re.compile("(?:" + "|".join(map(re.escape, answers.medical_suffixes)) + ")$")
-        self._topic_phrases = sorted({t for t in terms if len(tokenize(t)) > 1}, key=len, reverse=True)
+        self._topic_phrases = [(phrase, _whole(phrase)) for phrase in
+                               sorted({t for t in terms if len(tokenize(t)) > 1}, key=len, reverse=True)]
+        # Compiled once: every question is read against every phrase of the topic vocabulary and synonym table.
+        self._group_patterns = [[(term, term.split()[0], _said(term)) for term in group] for group in synonyms.groups]
 
     def _vocabulary(self, snap: Snapshot) -> _Vocabulary:
         with self._lock:
@@ -274,8 +288,8 @@ class QuestionAnalyser:
         lowered = text.lower()
         concepts: list[Concept] = []
         claimed: set[str] = set()
-        for phrase in self._topic_phrases:
-            if not re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", lowered):
+        for phrase, pattern in self._topic_phrases:
+            if phrase not in lowered or not pattern.search(lowered):  # the substring test is the cheap one
                 continue
             words = frozenset(tokenize(phrase))
             if words <= claimed:
@@ -294,10 +308,9 @@ class QuestionAnalyser:
             concepts.append(Concept(match.group(0), frozenset({digits, *units}) if said_whole else frozenset(),
                                     topic=True))
             claimed |= {number, unit, unit + "s"}
-        for group in self.synonyms.groups:
-            # "suicidal-ideation" says the phrase "suicidal ideation" as much as the spaced spelling does.
-            said = [term for term in group if re.search(r"(?<![\w-])" + re.escape(term).replace(r"\ ", r"[\s-]+")
-                                                        + r"(?![\w-])", lowered)]
+        for group, patterns in zip(self.synonyms.groups, self._group_patterns, strict=True):
+            # A term's first word is in any text that says it, so the cheap test comes before the pattern.
+            said = [term for term, first, pattern in patterns if first in lowered and pattern.search(lowered)]
             if not said:
                 continue
             words = {t for term in said for t in tokenize(term)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
 
@@ -53,18 +54,57 @@ def _word_map() -> HashingVectorizer:
                              norm="l2", lowercase=False, token_pattern=r"(?u)\b\w+\b")
 
 
+def _hashed(analyzer: Callable[[str], list[str]], n_features: int, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """One text's row of a ``HashingVectorizer(alternate_sign=False, norm="l2")``, as sorted column indices and
+    values, without the vectorizer's per-call validation and matrix building: at one message per request those
+    cost ten times the hashing itself. Columns and values are the vectorizer's exactly: the signed MurmurHash3
+    of each n-gram, its absolute value modulo ``n_features`` (sklearn's rule for -2**31 included), counts
+    divided by their L2 norm (whole counts, so the norm is exact whatever the order of summation)."""
+    columns = [(2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
+               for h in map(murmurhash3_32, analyzer(text))]
+    if not columns:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+    indices, counts = np.unique(np.array(columns, dtype=np.int32), return_counts=True)
+    values = counts.astype(np.float64)
+    values /= np.sqrt(values @ values)
+    return indices, values
+
+
 class Features:
-    """Text and vectors to one sparse row per reading; the same maps at training and at run time."""
+    """Text and vectors to one sparse row per reading; the same maps at training and at run time.
+
+    The rows are those of ``sparse.hstack([chars.transform(t), words.transform(t), vectors * weight])``
+    (tests/safety/test_triage_model.py holds them to it), built directly: triage runs on every request.
+    """
 
     def __init__(self, embedding_weight: float = EMBEDDING_WEIGHT) -> None:
         self.chars = _char_map()
         self.words = _word_map()
         self.embedding_weight = embedding_weight
+        self._maps = [(self.chars.build_analyzer(), self.chars.n_features),
+                      (self.words.build_analyzer(), self.words.n_features)]
 
     def rows(self, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
-        folded = [normalise(t) for t in texts]
-        return sparse.hstack([self.chars.transform(folded), self.words.transform(folded),
-                              sparse.csr_matrix(vectors * self.embedding_weight)], format="csr")
+        weighted = vectors * self.embedding_weight
+        width = sum(n for _, n in self._maps) + weighted.shape[1]
+        indices: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        indptr = [0]
+        for text, vector in zip(texts, weighted, strict=True):
+            folded, offset, size = normalise(text), 0, 0
+            for analyzer, n_features in self._maps:
+                columns, counts = _hashed(analyzer, n_features, folded)
+                indices.append(columns + offset)
+                values.append(counts)
+                offset, size = offset + n_features, size + len(counts)
+            nonzero = np.flatnonzero(vector)  # a dense block in a sparse matrix keeps only its non-zeros
+            indices.append((nonzero + offset).astype(np.int32))
+            values.append(vector[nonzero].astype(np.float64))
+            indptr.append(indptr[-1] + size + len(nonzero))
+        if not indptr[-1]:
+            return sparse.csr_matrix((len(texts), width), dtype=np.float64)
+        return sparse.csr_matrix((np.concatenate(values), np.concatenate(indices), np.array(indptr, dtype=np.int32)),
+                                 shape=(len(texts), width))
 
 
 def words_of(text: str) -> list[str]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import random
+
 import pytest
 
 from assistant.prompts import PromptBook
-from assistant.retrieval.synonyms import SynonymTable
+from assistant.retrieval.synonyms import SynonymTable, TypoFixer
+from assistant.text import tokenize
 from tests.conftest import REPO
 
 GROUPS = [["nasal spray", "intranasal", "spravato"], ["iv", "intravenous", "infusion"], ["im", "intramuscular"]]
@@ -63,3 +67,21 @@ def test_a_group_is_found_by_any_member_and_matched_by_one_pattern(shipped: Syno
     assert shipped.pattern(group).search("patients aged 65 years or older")
     assert not shipped.pattern(group).search("the oldest trial")
     assert shipped.group_of("psilocybin") is None
+
+
+def test_typo_candidates_lose_no_word_difflib_would_match() -> None:
+    """The fixer narrows the corpus vocabulary to the words that pass difflib's cheap bounds before it asks
+    difflib: every word close enough must survive, and the correction must be the one over all words."""
+    words = {t for path in (REPO / "corpus").glob("*.md") for t in tokenize(path.read_text(encoding="utf-8"))}
+    fixer = TypoFixer(words)
+    rng = random.Random(17)
+    tokens = ["ketamin", "depresion", "esketamin", "suicidl", "dissociaton", "xylophone", "zzzzzz", "spraavato"]
+    for word in rng.sample(sorted(w for w in fixer.vocabulary if len(w) >= 6), 40):
+        cut = rng.randrange(len(word))
+        tokens.append(word[:cut] + word[cut + 1:] if cut % 2 else word[:cut] + rng.choice("aeiou") + word[cut:])
+    for token in tokens:
+        close = {w for w in fixer.vocabulary
+                 if difflib.SequenceMatcher(None, w, token).ratio() >= TypoFixer.CUTOFF}
+        assert close <= set(fixer.candidates(token)), token
+        assert (difflib.get_close_matches(token, fixer.candidates(token), n=1, cutoff=TypoFixer.CUTOFF)
+                == difflib.get_close_matches(token, fixer.vocabulary, n=1, cutoff=TypoFixer.CUTOFF)), token

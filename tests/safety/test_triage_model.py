@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from assistant.index import MiniLMEmbedder
-from assistant.safety.triage_model import TriageModel, normalise, train_from_set
-from assistant.safety.triage_set import data_hash
+from assistant.safety.triage_model import Features, TriageModel, normalise, train_from_set
+from assistant.safety.triage_set import data_hash, load_set
+
+TRIAGE_SET = Path(__file__).parents[2] / "eval" / "triage"
 
 MESSAGES = {
     "crisis": ["i want to die tonight", "i have a plan to end my life", "quiero morir ya", "je veux mourir"],
@@ -62,3 +65,21 @@ def test_an_artefact_of_another_format_is_refused(small_set: Path, tmp_path: Pat
 
 def test_accents_and_case_do_not_change_the_features() -> None:
     assert normalise("SUICÍDIO Müde") == "suicidio mude"
+
+
+def test_the_features_are_the_hashing_vectorizers_rows_bit_for_bit() -> None:
+    """Features builds its rows without sklearn's per-call overhead; they must be the rows the vectorizers give,
+    for a quarter of the labelled set (all six languages), odd inputs and a vector with zeros (which a sparse
+    block drops)."""
+    texts = [m.text for m in load_set(TRIAGE_SET)[::4]] + ["", "   ", "?!", "SUICÍDIO Müde", "k" * 2000]
+    vectors = np.random.default_rng(0).standard_normal((len(texts), 384)).astype(np.float32)
+    vectors[0, :50] = 0.0
+    features = Features(0.5)
+    fast = features.rows(texts, vectors)
+    folded = [normalise(t) for t in texts]
+    reference = sparse.hstack([features.chars.transform(folded), features.words.transform(folded),
+                               sparse.csr_matrix(vectors * 0.5)], format="csr")
+    assert fast.shape == reference.shape and fast.dtype == reference.dtype
+    assert np.array_equal(fast.indptr, reference.indptr)
+    assert np.array_equal(fast.indices, reference.indices)
+    assert np.array_equal(fast.data.view(np.int64), reference.data.view(np.int64))
