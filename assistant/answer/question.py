@@ -284,11 +284,12 @@ class QuestionAnalyser:
     def names_medicine(self, concept: Concept) -> bool:
         """Whether a concept names a medicine or a substance someone takes: a term of the medicine groups of the
         topic vocabulary, or a word no study uses that general English does not hold and that ends like a
-        medicine's name ("sertraline")."""
+        medicine's name ("sertraline"); a word with digits in it is a code or an obfuscated word ("k3tamine"), not a
+        medicine's name."""
         if concept.surface.lower() in self._medicine_terms:
             return True
         return any((stem_prefix(w) or w) in self._medicine_terms or (rarity(w) >= UNKNOWN and self._medical.search(w))
-                   for w in tokenize(concept.surface))
+                   for w in tokenize(concept.surface) if w.isalpha())
 
     def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
         named = _names(text)

@@ -190,7 +190,7 @@ class AnswerService:
             yield from events_of(respond(self._text(refusal), abstained=False, cat=category, declined=True))
             return
         snapshot = self.retriever.index.snapshot()
-        self.scope.know_studies(snapshot.study_names)
+        self.scope.know_studies(snapshot.study_names, snapshot.names_in_text)
         scope = self.scope.check(message)
         if triage.crisis_now:
             # After the resources, stay short and on the point: two cited sentences on suicidal ideation when the
