@@ -22,6 +22,7 @@ def scope(shipped_services: Services) -> ScopeGuard:
     ("Price of a ketamine infusion in the US?", "out"),  # a sentence's first word is not written as a name
     ("In the Price 2014 reanalysis, did ketamine lower suicidal ideation?", "in"),  # an author cited by name
     ("What did the Berman crossover find?", "in"),
+    ("How long does the dizziness last after my spray?", "in"),  # the everyday name of the nasal spray
     ("Does ketamine help with PTSD?", "out"),
 ])
 def test_the_scope_of_a_question(scope: ScopeGuard, question: str, verdict: str) -> None:
