@@ -362,7 +362,8 @@ class QuestionAnalyser:
     def _treatments(self, lowered: str, vocab: list[str], snap: Snapshot, claimed: set[str]) -> Iterator[Concept]:
         """Named kinds of treatment no study covers: two or more words just before a treatment head that no one
         sentence says together. "Cognitive behavioural therapy" is not covered by a memory study's "cognitive" and
-        a mouse study's "behavioural"; the name is the longest such run of (up to three) content words."""
+        a mouse study's "behavioural". Of the (up to three) content words before the head, the concept is the
+        shortest run ending at the head that no sentence says together: the rest is how the question asks."""
         words = _WORD.findall(lowered)
         for i, head in enumerate(words):
             if head not in self._treatment_heads:
