@@ -148,9 +148,13 @@ class AnswerService:
         # here so that triage, retrieval and the engine all find their vectors remembered.
         first = self.retriever.index.snapshot()
         early = self.questions.analyse(message, first)
-        self.extractive.request_vectors(message, early)
         history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
                    else t for t in history]
+        # What retrieval will embed: the message, or the follow-up condensed with its conversation, typos
+        # repaired. An LLM rewrite of a follow-up is known only later, and embedded then.
+        retrieved = None if self.llm and history else self.retriever.repaired(self._standalone(message, history), first)
+        self.extractive.request_vectors(message, early, [*self.triage.readings(message, history)[1:],
+                                                         *([retrieved] if retrieved else [])])
         triage = self.triage.classify(message, history)
         category: SafetyCategory = triage.category
         crisis_text = self.crisis.resources(triage.language) if triage.escalated else None

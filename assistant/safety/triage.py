@@ -20,8 +20,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from assistant.domain import SafetyCategory, Turn
 from assistant.index.embeddings import MiniLMEmbedder
 from assistant.prompt_files import TriageFile
@@ -73,20 +71,32 @@ class SafetyTriage:
         return max(LABELS, key=lambda label: probabilities[label] * costs[label])
 
     def _predict(self, texts: list[str]) -> list[Prediction]:
-        """The first text is the message: its vector is the one retrieval uses too, so it comes from the
-        embedder's recent-query cache; the other readings are rare and embedded here."""
-        vectors = np.vstack([self.embedder.query_vector(texts[0])[None, :], self.embedder.embed(texts[1:])])
-        return self.model.predict(texts, vectors)
+        """The vectors come from the embedder's recent-query cache: the request embedded the message (which
+        retrieval shares) and the other readings (``readings``) in its one batch."""
+        return self.model.predict(texts, self.embedder.query_vectors(texts))
 
-    def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
+    def _readings(self, message: str, history: Sequence[Turn]) -> tuple[list[str], list[str], list[str]]:
+        """All readings of a message (plain first), the decoded ones worth reading, and the earlier user turns."""
         readings = variants(message)
-        plain = readings[0]
-        plain_share = self.model.known_share(plain)
+        plain_share = self.model.known_share(readings[0])
         decoded = [r for r in readings[1:] if (share := self.model.known_share(r)) >= self.policy.decoded_known_share
                    and share > plain_share]
         earlier = [t.user for t in history][-self.policy.context_turns:] if self.policy.context_turns else []
-        texts = [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
-        predictions = self._predict(texts)
+        return readings, decoded, earlier
+
+    def readings(self, message: str, history: Sequence[Turn] = ()) -> list[str]:
+        """The texts ``classify`` reads with their vectors: the message, its decoded readings, and the message
+        joined with the earlier turns. A request embeds them together with its question, in one batch."""
+        return self._texts(*self._readings(message, history))
+
+    def _texts(self, readings: list[str], decoded: list[str], earlier: list[str]) -> list[str]:
+        plain = readings[0]
+        return [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
+
+    def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
+        readings, decoded, earlier = self._readings(message, history)
+        plain = readings[0]
+        predictions = self._predict(self._texts(readings, decoded, earlier))
         labels = [self.decide(p) for p in predictions]
         plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
         joined_label = labels[-1] if earlier else "clinical"
