@@ -9,7 +9,10 @@ The readings are the message itself, what it says once de-obfuscated (look-alike
 rot13, reversed, leetspeak, spelt-out text: decoding is a job for rules), and the message together with
 the writer's recent turns, so a plan stated across two messages is read as one. A decoded reading counts
 only when it reads like a real message (most of its words were seen in training), and a request found
-only in a decoded reading also marks the message as an injection attempt. A crisis in any reading
+only in a decoded reading also marks the message as an injection attempt. A reading the cheap model is unsure
+of (its two highest cost-weighted scores close, per ``second_reading_band``) is read a second time with a
+multilingual-e5 vector added; that costs an e5 embedding (~15 ms), so it is kept for the few messages that need
+it and the median message pays only for the cheap model. A crisis in any reading
 outranks everything. Once a conversation has escalated, every later turn keeps the crisis resources.
 Prompt-injection phrasing is matched by rules, which is what a rule is right for.
 """
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.domain import SafetyCategory, Turn
-from assistant.index.embeddings import MiniLMEmbedder
+from assistant.index.embeddings import E5Embedder, MiniLMEmbedder
 from assistant.prompt_files import TriageFile
 from assistant.prompts import PromptBook
 from assistant.safety.deobfuscate import variants
@@ -48,6 +51,7 @@ class Triage:
     label: Label = "clinical"
     language: Language = "en"
     crisis_now: bool = False  # this message (with its recent turns) is a crisis, not only an earlier turn
+    second_reading: bool = False  # some reading of the message was read again with its e5 vector
 
     @property
     def refusal(self) -> Label | None:
@@ -58,12 +62,14 @@ class Triage:
 
 
 class SafetyTriage:
-    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder, model: TriageModel) -> None:
+    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder, model: TriageModel,
+                 second_embedder: E5Embedder) -> None:
         data: TriageFile = book.typed("triage.yaml")
         self.policy = data.policy
         self.injection = re.compile("|".join(f"(?:{p})" for p in data.injection), re.IGNORECASE)
         self.embedder = embedder
         self.model = model
+        self.second_embedder = second_embedder
 
     def decide(self, prediction: Prediction) -> Label:
         return self.decide_text(prediction.probabilities)
@@ -72,11 +78,26 @@ class SafetyTriage:
         costs = self.policy.costs
         return max(LABELS, key=lambda label: probabilities[label] * costs[label])
 
-    def _predict(self, texts: list[str]) -> list[Prediction]:
+    def unsure(self, prediction: Prediction) -> bool:
+        """Whether the cheap model's decision is too close to call: its two best cost-weighted scores differ by
+        less than the policy's band."""
+        costs = self.policy.costs
+        best, runner_up = sorted((p * costs[label] for label, p in prediction.probabilities.items()), reverse=True)[:2]
+        return best - runner_up < self.policy.second_reading_band
+
+    def _predict(self, texts: list[str]) -> tuple[list[Prediction], bool]:
         """The first text is the message: its vector is the one retrieval uses too, so it comes from the
-        embedder's recent-query cache; the other readings are rare and embedded here."""
+        embedder's recent-query cache; the other readings are rare and embedded here. The readings the cheap
+        model is unsure of take the second reading's probabilities; the second value says whether any did."""
         vectors = np.vstack([self.embedder.query_vector(texts[0])[None, :], self.embedder.embed(texts[1:])])
-        return self.model.predict(texts, vectors)
+        predictions = self.model.predict(texts, vectors)
+        unsure = [i for i, prediction in enumerate(predictions) if self.unsure(prediction)]
+        if unsure:
+            again = [texts[i] for i in unsure]
+            second = self.model.predict_second(again, vectors[unsure], self.second_embedder.embed(again))
+            for i, probabilities in zip(unsure, second, strict=True):
+                predictions[i] = Prediction(probabilities, predictions[i].language)
+        return predictions, bool(unsure)
 
     def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
         readings = variants(message)
@@ -86,7 +107,7 @@ class SafetyTriage:
                    and share > plain_share]
         earlier = [t.user for t in history][-self.policy.context_turns:] if self.policy.context_turns else []
         texts = [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
-        predictions = self._predict(texts)
+        predictions, second_reading = self._predict(texts)
         labels = [self.decide(p) for p in predictions]
         plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
         joined_label = labels[-1] if earlier else "clinical"
@@ -96,6 +117,8 @@ class SafetyTriage:
         part_p = self.model.predict_text(parts) if len(parts) > 1 else []
         part_labels = ["crisis" for p in part_p if p["crisis"] >= self.policy.sentence_crisis]
         reasons = [f"{plain_label} p={predictions[0].probabilities[plain_label]:.2f}"]
+        if second_reading:
+            reasons.append("second reading")
         if "crisis" in part_labels and plain_label != "crisis":
             reasons.append("crisis in one sentence")
         injection = bool(self.injection.search(plain) or any(self.injection.search(r) for r in readings[1:]))
@@ -127,4 +150,5 @@ class SafetyTriage:
         # reader costs little, and missing the one who means it costs the most.
         escalated = crisis_now or escalated_before or label == "lethal_dose"
         return Triage(category, escalated=escalated, injection=injection, reasons=tuple(reasons),
-                      requests=requests, label=label, language=predictions[0].language, crisis_now=crisis_now)
+                      requests=requests, label=label, language=predictions[0].language, crisis_now=crisis_now,
+                      second_reading=second_reading)
