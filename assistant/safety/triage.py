@@ -11,8 +11,9 @@ the writer's recent turns, so a plan stated across two messages is read as one. 
 only when it reads like a real message (most of its words were seen in training), and a request found
 only in a decoded reading also marks the message as an injection attempt. A reading the cheap model is unsure
 of (its two highest cost-weighted scores close, per ``second_reading_band``) is read a second time with a
-multilingual-e5 vector added; that costs an e5 embedding (~15 ms), so it is kept for the few messages that need
-it and the median message pays only for the cheap model. A crisis in any reading
+multilingual-e5 vector added, unless the cheap model's call is a crisis: the second reading may find a crisis
+or settle a request, never withdraw a crisis. It costs an e5 embedding (~15-20 ms), so it is kept for the few
+messages that need it and the median message pays only for the cheap model. A crisis in any reading
 outranks everything. Once a conversation has escalated, every later turn keeps the crisis resources.
 Prompt-injection phrasing is matched by rules, which is what a rule is right for.
 """
@@ -79,11 +80,13 @@ class SafetyTriage:
         return max(LABELS, key=lambda label: probabilities[label] * costs[label])
 
     def unsure(self, prediction: Prediction) -> bool:
-        """Whether the cheap model's decision is too close to call: its two best cost-weighted scores differ by
-        less than the policy's band."""
+        """Whether the cheap model's decision needs the second reading: its two best cost-weighted scores differ
+        by less than the policy's band and the best is not a crisis. A close call for a crisis stays a crisis,
+        as a crisis in any reading does: a missed crisis costs more than a needless crisis box."""
         costs = self.policy.costs
-        best, runner_up = sorted((p * costs[label] for label, p in prediction.probabilities.items()), reverse=True)[:2]
-        return best - runner_up < self.policy.second_reading_band
+        (best, label), (runner_up, _) = sorted(((p * costs[lab], lab) for lab, p in prediction.probabilities.items()),
+                                               reverse=True)[:2]
+        return label != "crisis" and best - runner_up < self.policy.second_reading_band
 
     def _predict(self, texts: list[str]) -> tuple[list[Prediction], bool]:
         """The first text is the message: its vector is the one retrieval uses too, so it comes from the
