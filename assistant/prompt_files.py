@@ -106,6 +106,8 @@ class AnswersFile(BaseModel):
     answer_kinds: dict[str, AnswerKind] = Field(min_length=1)
     topic_vocabulary: dict[str, list[str]] = Field(min_length=1)
     medical_suffixes: list[str] = Field(min_length=1)
+    medicine_topics: list[str] = Field(min_length=1)
+    treatment_heads: list[str] = Field(min_length=1)
     design_cues: list[str]
     filler_cues: list[str]
     asks_filler: list[str]
@@ -120,6 +122,13 @@ class AnswersFile(BaseModel):
     _patterns_compile = field_validator("design_cues", "filler_cues", "asks_filler", "contrary_cues",
                                         "secondary_cues", "comparator_cues", "between_arm_cues",
                                         "certainty_cues")(compiling)
+
+    @model_validator(mode="after")
+    def _medicine_topics_known(self) -> AnswersFile:
+        unknown = sorted(set(self.medicine_topics) - set(self.topic_vocabulary))
+        if unknown:
+            raise ValueError(f"medicine_topics name no group of topic_vocabulary: {unknown}")
+        return self
 
     @field_validator("not_covered", "related")
     @classmethod
@@ -169,7 +178,8 @@ class CaveatsFile(_File):
         return caveats
 
 
-RefusalKey = Literal["dosing_request", "misuse_request", "lethal_dose", "out_of_scope", "no_evidence", "injection"]
+RefusalKey = Literal["dosing_request", "dosing_not_covered", "misuse_request", "lethal_dose", "out_of_scope",
+                     "no_evidence", "injection"]
 
 
 class RefusalsFile(_File):

@@ -151,3 +151,21 @@ def tokenize(text: str) -> list[str]:
         if any(sep in token for sep in "-/,") or (("." in token) and not token.replace(".", "").isdigit()):
             tokens.extend(p for p in re.split(r"[.\-/,]", token) if p and p not in STOP_WORDS)
     return tokens
+
+
+_PROPER = re.compile(r"(?<![\w-])([A-Z][a-z]+)(?![\w-])")
+_LOWER_WORD = re.compile(r"(?<![\w-])([a-z]+)(?![\w-])")
+
+
+def names_in(texts: list[str]) -> frozenset[str]:
+    """Words the texts write as names: capitalised inside a sentence and never in lower case anywhere ("Price and
+    colleagues 2014"; not "The" or "Results", which open sentences, nor "Ketamine", also written "ketamine").
+    Lower-cased."""
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        lower.update(_LOWER_WORD.findall(text))
+        for sentence in split_sentences(text):
+            first = re.match(r"\W*[\w-]+", sentence)
+            capitalised.update(_PROPER.findall(sentence, first.end() if first else 0))
+    return frozenset(w.lower() for w in capitalised if w.lower() not in lower)

@@ -54,6 +54,18 @@ def test_a_broken_prompt_file_fails_at_start_up(tmp_path: Path, name: str, conte
         PromptBook.load(folder)
 
 
+def test_answers_yaml_names_only_topic_groups_it_has_as_medicines(tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", folder)
+    answers = folder / "answers.yaml"
+    text = answers.read_text()
+    shipped = "medicine_topics: [medicines, substances]"
+    assert shipped in text
+    answers.write_text(text.replace(shipped, "medicine_topics: [medicines, potions]"))
+    with pytest.raises(ConfigError, match="medicine_topics name no group of topic_vocabulary: \\['potions'\\]"):
+        PromptBook.load(folder)
+
+
 def test_every_prompt_file_is_used(shipped_settings: Settings, embedder: MiniLMEmbedder) -> None:
     """Drive each path once (extractive, LLM, follow-up, crisis, refusal, abstention) and check every file was read."""
     stub = OpenAIStub(["What did SUSTAIN-1 find?", "SUSTAIN-1 delayed relapse [1]."])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import fold, sentence_pieces, split_sentences, tokenize
+from assistant.text import fold, names_in, sentence_pieces, split_sentences, tokenize
 
 
 @pytest.mark.parametrize(("text", "sentences"), [
@@ -42,3 +42,9 @@ def test_folding_undoes_look_alike_letters_invisible_characters_and_spacing() ->
 def test_tokens_keep_trial_names_and_doses_whole_and_also_split() -> None:
     tokens = ["transform-2", "transform", "2", "used", "0.5", "mg/kg", "mg", "kg"]
     assert tokenize("TRANSFORM-2 used 0.5 mg/kg") == tokens
+
+
+def test_names_are_words_written_capitalised_inside_a_sentence_and_never_in_lower_case() -> None:
+    texts = ["In the Price and colleagues 2014 analysis, Ketamine lowered ideation.", "The ketamine group did well.",
+             "Results were published by Zanos in Nature."]
+    assert names_in(texts) == {"price", "zanos", "nature"}

@@ -187,10 +187,11 @@ class ExtractiveEngine:
         return [" ".join([part.text, *(c.surface for c in analysis.focus if c.surface not in part.text.lower())])
                 for part in analysis.parts]
 
-    def request_vectors(self, question: str, analysis: Analysis) -> np.ndarray:
-        """The vectors of the question and of its parts, from one embedding batch: whatever the request
-        embedded already (triage and retrieval share the question's vector) is not embedded again."""
-        return self.embedder.query_vectors([question, *self.part_texts(analysis)])
+    def request_vectors(self, question: str, analysis: Analysis, also: Sequence[str] = ()) -> np.ndarray:
+        """The vectors of the question, of its parts and of ``also`` (the other texts the request will read:
+        triage's readings, the condensed follow-up), from one embedding batch; whatever the request embedded
+        already is not embedded again."""
+        return self.embedder.query_vectors([question, *self.part_texts(analysis), *also])
 
     def _candidates(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                     analysis: Analysis, labels: dict[str, frozenset[str]],

@@ -17,7 +17,7 @@ import bisect
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -229,6 +229,9 @@ class QuestionAnalyser:
         terms = [t.lower() for group in answers.topic_vocabulary.values() for t in group]
         self._topic_words = frozenset(stem_prefix(t) or t for t in terms if len(tokenize(t)) == 1)
         self._medical = re.compile("(?:" + "|".join(map(re.escape, answers.medical_suffixes)) + ")$")
+        self._treatment_heads = frozenset(w.lower() for w in answers.treatment_heads)
+        medicines = [t.lower() for name in answers.medicine_topics for t in answers.topic_vocabulary[name]]
+        self._medicine_terms = frozenset(medicines) | frozenset(stem_prefix(t) or t for t in medicines)
         self._topic_phrases = [(phrase, _whole(phrase)) for phrase in
                                sorted({t for t in terms if len(tokenize(t)) > 1}, key=len, reverse=True)]
         # Compiled once: every question is read against every phrase of the topic vocabulary and synonym table.
@@ -278,6 +281,16 @@ class QuestionAnalyser:
         return any(re.search(r"\d", w) or w in named or (stem_prefix(w) or w) in self._topic_words
                    or (rarity(w) >= UNKNOWN and self._medical.search(w)) for w in words)
 
+    def names_medicine(self, concept: Concept) -> bool:
+        """Whether a concept names a medicine or a substance someone takes: a term of the medicine groups of the
+        topic vocabulary, or a word no study uses that general English does not hold and that ends like a
+        medicine's name ("sertraline"); a word with digits in it is a code or an obfuscated word ("k3tamine"), not a
+        medicine's name."""
+        if concept.surface.lower() in self._medicine_terms:
+            return True
+        return any((stem_prefix(w) or w) in self._medicine_terms or (rarity(w) >= UNKNOWN and self._medical.search(w))
+                   for w in tokenize(concept.surface) if w.isalpha())
+
     def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
         named = _names(text)
         return [c for c in self._concepts(text, snap) if not c.absent or c.topic or self._is_topic(c, named)]
@@ -298,6 +311,9 @@ class QuestionAnalyser:
             said_whole = any(words <= sentence for sentence in snap.sentences.tokens)
             concepts.append(Concept(phrase, words if said_whole else frozenset(), topic=True))
             claimed |= words
+        for concept in self._treatments(lowered, vocab, snap, claimed):
+            concepts.append(concept)
+            claimed |= set(tokenize(concept.surface)) - self._treatment_heads
         for match in _SPAN_OF_TIME.finditer(lowered):
             # A span of time the question names ("five years later") is covered where a sentence reports that
             # many of that unit; the corpus spells numbers as digits.
@@ -342,6 +358,25 @@ class QuestionAnalyser:
                 continue
             concepts.append(self._concept(token, [token], vocab, snap, labels))
         return concepts
+
+    def _treatments(self, lowered: str, vocab: list[str], snap: Snapshot, claimed: set[str]) -> Iterator[Concept]:
+        """Named kinds of treatment no study covers: two or more words just before a treatment head that no one
+        sentence says together. "Cognitive behavioural therapy" is not covered by a memory study's "cognitive" and
+        a mouse study's "behavioural"; the name is the longest such run of (up to three) content words."""
+        words = _WORD.findall(lowered)
+        for i, head in enumerate(words):
+            if head not in self._treatment_heads:
+                continue
+            run: list[str] = []
+            for word in reversed(words[max(0, i - 3):i]):
+                if word in self._ignored or word in claimed or re.search(r"\d", word):
+                    break
+                run.insert(0, word)
+            for k in range(2, len(run) + 1):
+                forms = [self._forms(w, vocab, snap.doc_freq) for w in run[-k:]]
+                if not any(all(f & s for f in forms) for s in snap.sentences.tokens):
+                    yield Concept(" ".join([*run[-k:], head]), frozenset(), topic=True)
+                    break
 
     def _kinds_of(self, text: str) -> tuple[str, ...]:
         return tuple(name for name, cues in self._kinds.items() if any(c.search(text) for c in cues))

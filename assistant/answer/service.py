@@ -118,7 +118,7 @@ class AnswerService:
         return self.extractive.compose(question, passages, snap.sentences, analysis,
                                        self.questions.document_labels(snap), self.questions.document_names(snap))
 
-    def not_covered(self, analysis: Analysis, result: RetrievalResult) -> str:
+    def not_covered(self, analysis: Analysis, result: RetrievalResult | None) -> str:
         """Name what the studies do not cover and, when a retrieved study shares the rest of the question's
         focus, point to it by name (no citation: nothing from it is claimed)."""
         texts: AnswersFile = self.book.typed("answers.yaml")
@@ -126,7 +126,7 @@ class AnswerService:
         said = [Template(texts.not_covered).safe_substitute(subject=analysis.subject, focus=focus)]
         present = [c for c in analysis.focus if not c.absent]
         labels = self.questions.document_labels(self.retriever.index.snapshot())
-        for chunk in result.chunks:
+        for chunk in result.chunks if result else []:
             tokens = set(tokenize(chunk.text)) | labels.get(chunk.doc_id, frozenset())
             if present and any(c.tokens & tokens for c in present):
                 name = chunk.metadata.short_name or chunk.doc_id
@@ -149,9 +149,13 @@ class AnswerService:
         # here so that triage, retrieval and the engine all find their vectors remembered.
         first = self.retriever.index.snapshot()
         early = self.questions.analyse(message, first)
-        self.extractive.request_vectors(message, early)
         history = [t.model_copy(update={"escalated": True}) if not t.escalated and self.crisis.shown_in(t.assistant)
                    else t for t in history]
+        # What retrieval will embed: the message, or the follow-up condensed with its conversation, typos
+        # repaired. An LLM rewrite of a follow-up is known only later, and embedded then.
+        retrieved = None if self.llm and history else self.retriever.repaired(self._standalone(message, history), first)
+        self.extractive.request_vectors(message, early, [*self.triage.readings(message, history)[1:],
+                                                         *([retrieved] if retrieved else [])])
         triage = self.triage.classify(message, history)
         category: SafetyCategory = triage.category
         crisis_text = self.crisis.resources(triage.language) if triage.escalated else None
@@ -177,12 +181,21 @@ class AnswerService:
             )
 
         refusal = triage.refusal
+        medicines = [c for c in early.absent if self.questions.names_medicine(c)]
+        if refusal == "dosing_request" and not triage.escalated and early.not_covered and medicines:
+            # A personal dose of a medicine no study here covers ("what lithium level should I aim for?"): the
+            # reply declines it and names the medicine the studies do not cover, rather than speaking of a
+            # ketamine dose.
+            named = replace(early, focus=tuple(c for c in early.focus if not c.absent or c in medicines))
+            reply = f"{self.not_covered(named, None)} {self._text('dosing_not_covered')}"
+            yield from events_of(respond(reply, abstained=True, cat=category))
+            return
         if refusal:
             # A dose, misuse or lethal-amount request is declined without amounts; in a crisis, after the resources.
             yield from events_of(respond(self._text(refusal), abstained=False, cat=category, declined=True))
             return
         snapshot = self.retriever.index.snapshot()
-        self.scope.know_studies(snapshot.study_names)
+        self.scope.know_studies(snapshot.study_names, snapshot.names_in_text)
         scope = self.scope.check(message)
         if triage.crisis_now:
             # After the resources, stay short and on the point: two cited sentences on suicidal ideation when the

@@ -15,7 +15,7 @@ from assistant.index.chunking import search_text
 from assistant.index.metadata import ChunkMeta
 from assistant.index.sentences import SentenceIndex
 from assistant.index.store import VectorStore
-from assistant.text import tokenize
+from assistant.text import names_in, tokenize
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Snapshot:
     study_names: frozenset[str]
     sentences: SentenceIndex
     doc_freq: dict[str, int]  # token -> how many documents use it (text, title or labels)
+    names_in_text: frozenset[str] = frozenset()  # words the documents write only as names ("price": Price 2014)
 
 
 class LiveIndex:
@@ -86,6 +87,7 @@ class LiveIndex:
             documents=documents,
             study_names=frozenset(m.surname for m in documents.values()),
             sentences=sentences, doc_freq={token: len(docs) for token, docs in words.items()},
+            names_in_text=names_in([c.text for c in chunks]),
         )
 
     def snapshot(self) -> Snapshot:

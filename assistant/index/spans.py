@@ -15,7 +15,8 @@ _NUM = r"\d+(?:[.,]\d+)?"
 _RANGE = rf"{_NUM}(?:\s*(?:-|–|to)\s*{_NUM})?"
 
 PATTERNS: tuple[tuple[str, str], ...] = (
-    ("percent", rf"{_RANGE}\s*(?:%|per ?cent\b|percent\b)"),
+    # "95% CI" is the width of an interval, not a rate
+    ("percent", rf"{_RANGE}\s*(?:%|per ?cent\b|percent\b)(?!\s*(?:CI|CrI|confidence|credible)\b)"),
     ("dose_per_kg", rf"{_RANGE}\s*mg\s*/\s*kg"),
     ("dose", rf"{_RANGE}\s*(?:mg|milligrams?)\b(?!\s*/)"),
     ("minutes", rf"{_RANGE}\s*(?:min|mins|minutes?)\b"),

@@ -52,19 +52,35 @@ class ScopeGuard:
         self._topics_out = _term_pattern(data.topics_out)
         self._studies: re.Pattern[str] | None = None
         self._study_key: frozenset[str] = frozenset()
+        self._names_in_text: frozenset[str] = frozenset()
 
-    def know_studies(self, names: Iterable[str]) -> None:
-        """Study surnames and trial names from the index, so "the 2000 Berman crossover" counts as in scope."""
+    def know_studies(self, names: Iterable[str], names_in_text: Iterable[str] = ()) -> None:
+        """Study surnames and trial names from the index, so "the 2000 Berman crossover" counts as in scope, and
+        the words its documents write only as names, so "the Price 2014 analysis" is not a question of cost."""
         key = frozenset(n.lower() for n in names if len(n) >= 4)
         if key != self._study_key:
             self._study_key = key
             self._studies = _term_pattern(key)
+        self._names_in_text = frozenset(names_in_text)
+
+    def _topic_out(self, text: str) -> str | None:
+        """A topic the corpus does not cover, unless the word is written as a name within a sentence and the
+        documents use it only as a name: "the Price 2014 reanalysis" is a study, "the price of one session" is
+        cost."""
+        for match in self._topics_out.finditer(text) if self._topics_out else ():
+            said = match.group(1)
+            term = said.lower()
+            starts_sentence = not text[:match.start()].strip() or text[:match.start()].rstrip()[-1] in ".?!:"
+            if term in self._names_in_text and said[0].isupper() and not starts_sentence:
+                continue
+            return term
+        return None
 
     def check(self, text: str) -> ScopeCheck:
         condition_out = _search(self._conditions_out, text)
         if condition_out and not _search(self._conditions_in, text):
             return ScopeCheck("out", condition_out)
-        topic_out = _search(self._topics_out, text)
+        topic_out = self._topic_out(text)
         if topic_out:
             return ScopeCheck("out", topic_out)
         study = _search(self._studies, text) or _search(self._entities_in, text)

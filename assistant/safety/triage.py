@@ -24,8 +24,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from assistant.domain import SafetyCategory, Turn
 from assistant.index.embeddings import E5Embedder, MiniLMEmbedder
 from assistant.prompt_files import TriageFile
@@ -89,10 +87,10 @@ class SafetyTriage:
         return label != "crisis" and best - runner_up < self.policy.second_reading_band
 
     def _predict(self, texts: list[str]) -> tuple[list[Prediction], bool]:
-        """The first text is the message: its vector is the one retrieval uses too, so it comes from the
-        embedder's recent-query cache; the other readings are rare and embedded here. The readings the cheap
-        model is unsure of take the second reading's probabilities; the second value says whether any did."""
-        vectors = np.vstack([self.embedder.query_vector(texts[0])[None, :], self.embedder.embed(texts[1:])])
+        """The vectors come from the embedder's recent-query cache: the request embedded the message (which
+        retrieval shares) and the other readings (``readings``) in its one batch. The readings the cheap model
+        is unsure of take the second reading's probabilities; the second value says whether any did."""
+        vectors = self.embedder.query_vectors(texts)
         predictions = self.model.predict(texts, vectors)
         unsure = [i for i, prediction in enumerate(predictions) if self.unsure(prediction)]
         if unsure:
@@ -102,15 +100,28 @@ class SafetyTriage:
                 predictions[i] = Prediction(probabilities, predictions[i].language)
         return predictions, bool(unsure)
 
-    def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
+    def _readings(self, message: str, history: Sequence[Turn]) -> tuple[list[str], list[str], list[str]]:
+        """All readings of a message (plain first), the decoded ones worth reading, and the earlier user turns."""
         readings = variants(message)
-        plain = readings[0]
-        plain_share = self.model.known_share(plain)
+        plain_share = self.model.known_share(readings[0])
         decoded = [r for r in readings[1:] if (share := self.model.known_share(r)) >= self.policy.decoded_known_share
                    and share > plain_share]
         earlier = [t.user for t in history][-self.policy.context_turns:] if self.policy.context_turns else []
-        texts = [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
-        predictions, second_reading = self._predict(texts)
+        return readings, decoded, earlier
+
+    def readings(self, message: str, history: Sequence[Turn] = ()) -> list[str]:
+        """The texts ``classify`` reads with their vectors: the message, its decoded readings, and the message
+        joined with the earlier turns. A request embeds them together with its question, in one batch."""
+        return self._texts(*self._readings(message, history))
+
+    def _texts(self, readings: list[str], decoded: list[str], earlier: list[str]) -> list[str]:
+        plain = readings[0]
+        return [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
+
+    def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
+        readings, decoded, earlier = self._readings(message, history)
+        plain = readings[0]
+        predictions, second_reading = self._predict(self._texts(readings, decoded, earlier))
         labels = [self.decide(p) for p in predictions]
         plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
         joined_label = labels[-1] if earlier else "clinical"

@@ -8,6 +8,7 @@ import pytest
 from assistant.answer.extractive import ExtractiveEngine, _sample
 from assistant.answer.question import question_parts
 from assistant.answer.service import AnswerService
+from assistant.domain import Turn
 from assistant.evaluation.scoring import first_paragraph
 from assistant.services import Services
 
@@ -139,24 +140,39 @@ def test_a_dose_the_question_states_does_not_pull_in_a_sentence_about_doses(serv
     assert "response rates at 24 hours" in head and "27%" in head
 
 
-def test_a_compound_question_is_embedded_in_one_batch(shipped_services: Services,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # Issue 17: a request embeds its question once; the parts of a compound question go in the same batch.
+@pytest.fixture
+def batches(shipped_services: Services, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every embedding batch the embedder runs from now on, with nothing remembered from earlier requests."""
     embedder = shipped_services.embedder
-    batches: list[list[str]] = []
+    seen: list[list[str]] = []
     real = embedder.embed
 
     def counted(texts: list[str]):  # type: ignore[no-untyped-def]
         if texts:
-            batches.append(list(texts))
+            seen.append(list(texts))
         return real(texts)
 
     monkeypatch.setattr(embedder, "embed", counted)
     embedder.forget_queries()
+    return seen
+
+
+def test_a_compound_question_is_embedded_in_one_batch(shipped_services: Services, batches: list[list[str]]) -> None:
+    # Issue 17: a request embeds its question once; the parts of a compound question go in the same batch.
     question = "How soon did ketamine act in the Zarate 2006 trial, and how long did the response last?"
     answer = shipped_services.answers.answer(question)
     assert not answer.abstained and answer.citations
     assert len(batches) == 1 and batches[0][0] == question and len(batches[0]) == 3  # the question, its 2 parts
+
+
+def test_a_follow_up_is_embedded_in_one_batch_with_its_condensed_question(
+        shipped_services: Services, batches: list[list[str]]) -> None:
+    # The message, triage's reading of it with the earlier turn, and the condensed question retrieval embeds.
+    history = [Turn(user="What did the TRANSFORM-2 trial of esketamine nasal spray find?", assistant="...")]
+    answer = shipped_services.answers.answer("How long did it last?", history)
+    assert not answer.abstained and answer.citations and answer.standalone_query != "How long did it last?"
+    assert len(batches) == 1 and batches[0][0] == "How long did it last?"
+    assert answer.standalone_query in batches[0] and len(batches[0]) == 3
 
 
 def test_a_question_worded_in_general_terms_can_cite_a_study_ranked_below_the_first_three(

@@ -164,3 +164,29 @@ def test_a_synonym_that_shares_a_stem_with_a_trial_name_does_not_name_the_trial(
     # "relapse" has "sustained" among its synonyms, and "sustained" starts like SUSTAIN-1: no study is named.
     assert not any(c.label for c in analyse("What was the median time to relapse among responders?").focus)
     assert any(c.label for c in analyse("What did the SUSTAIN-1 trial find about relapse?").focus)
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("Is ketamine better than deep brain stimulation?", "deep brain stimulation"),
+    ("Should cognitive behavioural therapy follow a course of ketamine?", "cognitive behavioural therapy"),
+])
+def test_a_treatment_named_by_words_no_sentence_says_together_stops_the_question(  # type: ignore[no-untyped-def]
+        analyse, question: str, missing: str) -> None:
+    analysis = analyse(question)
+    assert analysis.not_covered and missing in [c.surface for c in analysis.absent]
+
+
+@pytest.mark.parametrize("question", [
+    "Does adding ketamine to electroconvulsive therapy help?",  # the corpus names electroconvulsive therapy
+    "Does esketamine work as long-term maintenance therapy?",  # words a sentence says together
+    "Does ketamine help after failed oral antidepressant therapy?",
+])
+def test_a_treatment_the_studies_name_is_covered(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).not_covered
+
+
+def test_a_medicine_is_told_from_other_words_no_study_uses(shipped_services: Services, analyse) -> None:  # type: ignore[no-untyped-def]
+    analyser = shipped_services.answers.questions
+    absent = analyse("How much lithium or sertraline should someone who weighs 70 kg take?").absent
+    assert {c.surface: analyser.names_medicine(c) for c in absent} == {
+        "lithium": True, "sertraline": True, "weighs": False}

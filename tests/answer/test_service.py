@@ -142,6 +142,20 @@ def test_personal_dosing_and_misuse_are_declined_without_amounts(
     assert {"abuse_misuse", "dissociation"} <= {c.id for c in answer.caveats}
 
 
+@pytest.mark.parametrize(("message", "medicine"), [
+    ("How many milligrams of sertraline should I be taking?", "sertraline"),
+    ("What dose of quetiapine should I take at night?", "quetiapine"),
+])
+def test_a_personal_dose_of_a_medicine_no_study_covers_is_declined_and_named(
+    service: AnswerService, message: str, medicine: str
+) -> None:
+    answer = service.answer(message)
+    assert answer.safety.category == "dosing_request" and answer.abstained and not answer.citations
+    assert f"do not report on ketamine and {medicine}" in answer.answer
+    assert "ketamine or esketamine to take" not in answer.answer  # not the refusal of a ketamine dose
+    assert not re.search(r"\d", answer.answer) and "clinician" in answer.answer
+
+
 def test_trial_doses_are_reported_when_asked_about_the_evidence(service: AnswerService) -> None:
     answer = service.answer("What doses of IV ketamine did the trials use?")
     assert answer.safety.category == "clinical"

@@ -59,6 +59,11 @@ def test_the_conjunction_or_is_not_an_odds_ratio() -> None:
     assert "effect_size" not in {kind for kind, _ in find_spans("Given to 18 patients or more at a rate of 5.")}
 
 
+def test_the_level_of_a_confidence_interval_is_not_a_percentage() -> None:
+    spans = find_spans("Remission was 29% (95% CI 20-38%) against 90% credible limits of 5.")
+    assert [text for kind, text in spans if kind == "percent"] == ["29%", "20-38%"]
+
+
 @pytest.mark.parametrize(("sentence", "expected"), [
     ("Response was 71% at day 1.", {("percent", "71%"), ("days", "day 1")}),
     ("IV ketamine 0.5 mg/kg over 40 minutes.", {("dose_per_kg", "0.5 mg/kg"), ("minutes", "40 minutes")}),
