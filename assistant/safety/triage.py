@@ -70,6 +70,11 @@ class SafetyTriage:
         self.model = model
         self.second_embedder = second_embedder
 
+    def warm_up(self) -> None:
+        """Load the second reading's model now: its first query in a process takes seconds, which the first
+        unsure message of a server worker would otherwise wait for."""
+        self.second_embedder.embed(["warm-up"])
+
     def decide(self, prediction: Prediction) -> Label:
         return self.decide_text(prediction.probabilities)
 
