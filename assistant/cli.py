@@ -215,7 +215,7 @@ def bench_answer(ctx: click.Context, questions_path: Path) -> None:
 @click.pass_context
 def bench_triage(ctx: click.Context, data_dir: Path, misses: bool, splits: str) -> None:
     """Precision, recall and confusion per label on the dev, test and external splits, false crisis escalation on
-    suicidality research, and the time triage adds per message."""
+    suicidality research, the share of messages read a second time, and the time triage adds per message."""
     from assistant.evaluation import triage_bench
     from assistant.safety.triage_set import load_set, of_split, scored_parts
     from assistant.services import build_services
@@ -230,8 +230,8 @@ def bench_triage(ctx: click.Context, data_dir: Path, misses: bool, splits: str) 
             click.echo(triage_bench.render_split(report))
             if misses:
                 click.echo(triage_bench.render_misses(report))
-    texts = [m.text for m in of_split(messages, "dev")]
-    click.echo(triage_bench.render_timings(*triage_bench.timings(triage, texts)))
+    texts = [m.text for m in of_split(messages, "dev", "test")]
+    click.echo(triage_bench.render_timings(triage_bench.timings(triage, texts)))
 
 
 def _bench_questions(path: Path) -> list[str]:
@@ -357,13 +357,14 @@ def triage_group() -> None:
               default=Path("eval/triage"), show_default=True, help="The labelled message set.")
 @click.pass_context
 def triage_train(ctx: click.Context, data_dir: Path) -> None:
-    """Train the triage classifier on the train split and write it, with its data hash, into the package."""
-    from assistant.index.embeddings import make_embedder
+    """Train the triage classifier (its cheap heads and its second reading) on the train split and write it, with
+    its data hash, into the package."""
+    from assistant.index.embeddings import E5Embedder, make_embedder
     from assistant.safety.triage_model import ASSET_DIR, train_from_set
 
     settings = _settings(ctx)
     embedder = make_embedder(settings.index.embedding_model, settings.index.onnx_threads)
-    model = train_from_set(data_dir, embedder)
+    model = train_from_set(data_dir, embedder, E5Embedder())
     model.save(ASSET_DIR)
     click.echo(f"trained on {model.meta['messages']} messages (data {model.data_hash[:12]}) -> {ASSET_DIR}")
 

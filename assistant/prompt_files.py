@@ -34,6 +34,8 @@ class TriagePolicy(BaseModel):
     context_turns: int = Field(ge=0, le=10, description="Earlier user turns read together with the message.")
     decoded_known_share: float = Field(ge=0, le=1, description="Share of known words a decoded reading needs.")
     sentence_crisis: float = Field(gt=0, le=1, description="Crisis probability one sentence alone needs.")
+    second_reading_band: float = Field(ge=0, description="A reading whose two best cost-weighted scores differ by "
+                                       "less than this is read again with its multilingual-e5 vector.")
 
     @field_validator("costs")
     @classmethod

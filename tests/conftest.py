@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from assistant.index import LiveIndex, MiniLMEmbedder, VectorStore
+from assistant.index.embeddings import E5Embedder
 from assistant.index.ingest import ingest
 from assistant.services import Services, build_services
 from assistant.settings import IndexSettings, Settings
@@ -62,6 +63,13 @@ def write_doc(folder: Path, doc_id: str, body: str | None = None, **overrides: A
 @pytest.fixture(scope="session")
 def embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="session")
+def second_embedder() -> E5Embedder:
+    """The triage's multilingual-e5 embedder; its model is shared by every instance in the process, so the
+    session loads it once whichever test needs it first."""
+    return E5Embedder()
 
 
 def make_settings(root: Path, **overrides: Any) -> Settings:

@@ -23,7 +23,8 @@ def test_shipped_prompts_load() -> None:
 
 
 POLICY = ("version: 2\npolicy: {costs: {crisis: 1, lethal_dose: 1, dosing_request: 1, misuse_request: 1, clinical: 1},"
-          " context_turns: 2, decoded_known_share: 0.6, sentence_crisis: 0.9}\n")
+          " context_turns: 2, decoded_known_share: 0.6, sentence_crisis: 0.9,"
+          " second_reading_band: 0.2}\n")
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,16 @@ def missing_names(absent: Iterable[Concept]) -> list[str]:
     return names
 
 
+MIN_COMPOUND_PART = 4
+
+
+def english_compound(word: str) -> bool:
+    """Whether a word the vocabulary does not hold whole is two common English words run together ("borderline",
+    "guideline"): shaped like a medicine's name by its ending, it is still not one."""
+    return any(rarity(word[:i]) < RARE and rarity(word[i:]) < RARE
+               for i in range(MIN_COMPOUND_PART, len(word) - MIN_COMPOUND_PART + 1))
+
+
 def stem_prefix(word: str) -> str | None:
     """The prefix two inflections of a word share ("recreational"/"recreationally"), or None for short words."""
     if len(word) < MIN_STEM or not word.isalpha():
@@ -175,6 +185,29 @@ def _names(text: str) -> frozenset[str]:
             if any(ch.isupper() for ch in word):
                 found.update(tokenize(word))
     return frozenset(found)
+
+
+SHOUTING = 0.5  # above this share of capitalised words, capitals say nothing about names
+
+
+def capitalised_runs(text: str) -> list[str]:
+    """Names of two or more words the writer capitalised inside a clause ("Class B", "Misuse of Drugs Act" gives
+    "Drugs Act"); none when the message capitalises most of its words anyway (shouting, title case)."""
+    clauses = [_WORD.findall(c) for sentence in split_sentences(text) for c in _CLAUSE_BREAK.split(sentence)]
+    words = [w for clause in clauses for w in clause[1:]]  # a clause's first word is capitalised anyway
+    if not words or sum(w[0].isupper() for w in words) > SHOUTING * len(words):
+        return []
+    runs: list[str] = []
+    for clause in clauses:
+        run: list[str] = []
+        for word in [*clause[1:], ""]:
+            if word[:1].isupper():
+                run.append(word)
+                continue
+            if len(run) >= 2:
+                runs.append(" ".join(run))
+            run = []
+    return runs
 
 
 def _whole(phrase: str) -> re.Pattern[str]:
@@ -279,7 +312,7 @@ class QuestionAnalyser:
     not use. An ordinary word no study happens to use ("gloomy", "woozy") is only a way of asking."""
         words = tokenize(concept.surface)
         return any(re.search(r"\d", w) or w in named or (stem_prefix(w) or w) in self._topic_words
-                   or (rarity(w) >= UNKNOWN and self._medical.search(w)) for w in words)
+                   or self._medicine_shaped(w) for w in words)
 
     def names_medicine(self, concept: Concept) -> bool:
         """Whether a concept names a medicine or a substance someone takes: a term of the medicine groups of the
@@ -288,8 +321,12 @@ class QuestionAnalyser:
         medicine's name."""
         if concept.surface.lower() in self._medicine_terms:
             return True
-        return any((stem_prefix(w) or w) in self._medicine_terms or (rarity(w) >= UNKNOWN and self._medical.search(w))
+        return any((stem_prefix(w) or w) in self._medicine_terms or self._medicine_shaped(w)
                    for w in tokenize(concept.surface) if w.isalpha())
+
+    def _medicine_shaped(self, word: str) -> bool:
+        """A word general English does not use, ending like the name of a medicine or a diagnosis."""
+        return rarity(word) >= UNKNOWN and bool(self._medical.search(word)) and not english_compound(word)
 
     def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
         named = _names(text)
@@ -311,6 +348,16 @@ class QuestionAnalyser:
             said_whole = any(words <= sentence for sentence in snap.sentences.tokens)
             concepts.append(Concept(phrase, words if said_whole else frozenset(), topic=True))
             claimed |= words
+        for run in capitalised_runs(text):
+            # A name of several words ("Class B") is covered where one sentence says all its words, not its parts
+            # apart: the corpus's "drug class" and a "B" elsewhere do not cover the UK's Class B.
+            words = [t for t in tokenize(run) if t not in STOP_WORDS]
+            if len(words) < 2 or set(words) <= claimed:
+                continue
+            forms = [self._forms(w, vocab, snap.doc_freq) for w in words]
+            if not any(all(f & s for f in forms) for s in snap.sentences.tokens):
+                concepts.append(Concept(run, frozenset(), topic=True))
+                claimed |= set(words)
         for concept in self._treatments(lowered, vocab, snap, claimed):
             concepts.append(concept)
             claimed |= set(tokenize(concept.surface)) - self._treatment_heads
@@ -362,7 +409,8 @@ class QuestionAnalyser:
     def _treatments(self, lowered: str, vocab: list[str], snap: Snapshot, claimed: set[str]) -> Iterator[Concept]:
         """Named kinds of treatment no study covers: two or more words just before a treatment head that no one
         sentence says together. "Cognitive behavioural therapy" is not covered by a memory study's "cognitive" and
-        a mouse study's "behavioural"; the name is the longest such run of (up to three) content words."""
+        a mouse study's "behavioural". Of the (up to three) content words before the head, the concept is the
+        shortest run ending at the head that no sentence says together: the rest is how the question asks."""
         words = _WORD.findall(lowered)
         for i, head in enumerate(words):
             if head not in self._treatment_heads:

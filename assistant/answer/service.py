@@ -37,6 +37,7 @@ from assistant.domain import (
     Turn,
     events_of,
 )
+from assistant.index.embeddings import E5Embedder
 from assistant.prompt_files import AnswersFile
 from assistant.prompts import PromptBook
 from assistant.retrieval.filters import Filters
@@ -278,7 +279,7 @@ def build_answer_service(settings: Settings, retriever: HybridRetriever, book: P
     llm = LLMEngine(settings.answer, book, settings.web.history_turns) if settings.answer.engine == "llm" else None
     answers: AnswersFile = book.typed("answers.yaml")
     return AnswerService(
-        book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load()),
+        book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load(), E5Embedder()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
         extractive=ExtractiveEngine(embedder, answers, settings.answer.max_sentences), crisis=CrisisReply(book),
         questions=QuestionAnalyser(answers, retriever.synonyms), screen=PassageScreen(SentenceScreens.from_book(book)),

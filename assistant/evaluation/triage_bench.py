@@ -5,7 +5,8 @@ split and prints precision, recall and a confusion table per label, the share of
 research that were escalated as a crisis, the share of clinical questions that were wrongly declined, the
 language of crisis messages, and the time triage adds to a request. That time is measured with the message's
 vector already computed, since retrieval needs the same vector and the embedder computes it once per request;
-the time with the embedding is printed beside it.
+the time with the embedding is printed beside it. The multilingual-e5 vector of the second reading is triage's
+own, so its time counts in both, and the share of messages read a second time is printed with it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Outcome:
     predicted: Label
     escalated: bool
     language: str
+    second_reading: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,24 +71,33 @@ def run_split(triage: SafetyTriage, messages: Sequence[LabelledMessage], split: 
     outcomes = []
     for message in messages:
         result = triage.classify(message.text, [Turn(user=u) for u in message.context])
-        outcomes.append(Outcome(message, result.label, result.escalated, result.language))
+        outcomes.append(Outcome(message, result.label, result.escalated, result.language, result.second_reading))
     return SplitReport(split, outcomes)
 
 
-def timings(triage: SafetyTriage, texts: Sequence[str]) -> tuple[list[float], list[float]]:
-    """Milliseconds per message: (triage given the request's vector, triage including that embedding). Each
-    message is classified twice in a row: first with its embedding, then with the vector in the embedder's
-    recent-query cache, as after retrieval's lookup."""
-    with_embedding, added = [], []
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds per message, and whether each message was read a second time."""
+
+    added: list[float]  # triage given the request's MiniLM vector
+    with_embedding: list[float]  # triage including that embedding
+    second_reading: list[bool]
+
+
+def timings(triage: SafetyTriage, texts: Sequence[str]) -> Timings:
+    """Each message is classified twice in a row: first with its embedding, then with the vector in the
+    embedder's recent-query cache, as after retrieval's lookup. The second reading's e5 vector is computed both
+    times: it is triage's alone."""
+    with_embedding, added, second = [], [], []
     triage.embedder.forget_queries()
     for text in texts:
         started = time.perf_counter()
         triage.classify(text)
         with_embedding.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        triage.classify(text)
+        second.append(triage.classify(text).second_reading)
         added.append((time.perf_counter() - started) * 1000)
-    return added, with_embedding
+    return Timings(added, with_embedding, second)
 
 
 def _ratio(pair: tuple[int, int]) -> str:
@@ -112,6 +123,8 @@ def render_split(report: SplitReport) -> str:
         "clinical questions wrongly declined (a refusal): "
         + _ratio(report.declined({"clinical"}, crisis_counts=False)),
     ]
+    lines.append("read a second time (multilingual-e5): "
+                 + _ratio((sum(o.second_reading for o in report.outcomes), len(report.outcomes))))
     crisis = [o for o in report.outcomes if o.message.label == "crisis"]
     if crisis:
         right = sum(o.language == o.message.lang for o in crisis)
@@ -125,7 +138,15 @@ def render_misses(report: SplitReport, limit: int = 40) -> str:
                      f"{o.message.text[:110]!r}" for o in wrong)
 
 
-def render_timings(added: list[float], with_embedding: list[float]) -> str:
-    return (f"triage time per message over {len(added)} messages: p50 {percentile(added, 50):.2f} ms, "
-            f"p95 {percentile(added, 95):.2f} ms given the request's vector; with the embedding p50 "
-            f"{percentile(with_embedding, 50):.2f} ms, p95 {percentile(with_embedding, 95):.2f} ms")
+def render_timings(result: Timings) -> str:
+    added, with_embedding = result.added, result.with_embedding
+    lines = [f"triage time per message over {len(added)} messages: p50 {percentile(added, 50):.2f} ms, "
+             f"p95 {percentile(added, 95):.2f} ms given the request's vector; with the embedding p50 "
+             f"{percentile(with_embedding, 50):.2f} ms, p95 {percentile(with_embedding, 95):.2f} ms",
+             "read a second time: " + _ratio((sum(result.second_reading), len(added)))]
+    for name, second in (("cheap path only", False), ("second reading", True)):
+        times = [t for t, s in zip(added, result.second_reading, strict=True) if s == second]
+        if times:
+            lines.append(f"  {name}: {len(times)} messages, p50 {percentile(times, 50):.2f} ms, "
+                         f"p95 {percentile(times, 95):.2f} ms given the request's vector")
+    return "\n".join(lines)

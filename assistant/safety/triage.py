@@ -9,7 +9,11 @@ The readings are the message itself, what it says once de-obfuscated (look-alike
 rot13, reversed, leetspeak, spelt-out text: decoding is a job for rules), and the message together with
 the writer's recent turns, so a plan stated across two messages is read as one. A decoded reading counts
 only when it reads like a real message (most of its words were seen in training), and a request found
-only in a decoded reading also marks the message as an injection attempt. A crisis in any reading
+only in a decoded reading also marks the message as an injection attempt. A reading the cheap model is unsure
+of (its two highest cost-weighted scores close, per ``second_reading_band``) is read a second time with a
+multilingual-e5 vector added, unless the cheap model's call is a crisis: the second reading may find a crisis
+or settle a request, never withdraw a crisis. It costs an e5 embedding (~15-20 ms), so it is kept for the few
+messages that need it and the median message pays only for the cheap model. A crisis in any reading
 outranks everything. Once a conversation has escalated, every later turn keeps the crisis resources.
 Prompt-injection phrasing is matched by rules, which is what a rule is right for.
 """
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.domain import SafetyCategory, Turn
-from assistant.index.embeddings import MiniLMEmbedder
+from assistant.index.embeddings import E5Embedder, MiniLMEmbedder
 from assistant.prompt_files import TriageFile
 from assistant.prompts import PromptBook
 from assistant.safety.deobfuscate import variants
@@ -46,6 +50,7 @@ class Triage:
     label: Label = "clinical"
     language: Language = "en"
     crisis_now: bool = False  # this message (with its recent turns) is a crisis, not only an earlier turn
+    second_reading: bool = False  # some reading of the message was read again with its e5 vector
 
     @property
     def refusal(self) -> Label | None:
@@ -56,12 +61,19 @@ class Triage:
 
 
 class SafetyTriage:
-    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder, model: TriageModel) -> None:
+    def __init__(self, book: PromptBook, embedder: MiniLMEmbedder, model: TriageModel,
+                 second_embedder: E5Embedder) -> None:
         data: TriageFile = book.typed("triage.yaml")
         self.policy = data.policy
         self.injection = re.compile("|".join(f"(?:{p})" for p in data.injection), re.IGNORECASE)
         self.embedder = embedder
         self.model = model
+        self.second_embedder = second_embedder
+
+    def warm_up(self) -> None:
+        """Load the second reading's model now: its first query in a process takes seconds, which the first
+        unsure message of a server worker would otherwise wait for."""
+        self.second_embedder.embed(["warm-up"])
 
     def decide(self, prediction: Prediction) -> Label:
         return self.decide_text(prediction.probabilities)
@@ -70,10 +82,28 @@ class SafetyTriage:
         costs = self.policy.costs
         return max(LABELS, key=lambda label: probabilities[label] * costs[label])
 
-    def _predict(self, texts: list[str]) -> list[Prediction]:
+    def unsure(self, prediction: Prediction) -> bool:
+        """Whether the cheap model's decision needs the second reading: its two best cost-weighted scores differ
+        by less than the policy's band and the best is not a crisis. A close call for a crisis stays a crisis,
+        as a crisis in any reading does: a missed crisis costs more than a needless crisis box."""
+        costs = self.policy.costs
+        (best, label), (runner_up, _) = sorted(((p * costs[lab], lab) for lab, p in prediction.probabilities.items()),
+                                               reverse=True)[:2]
+        return label != "crisis" and best - runner_up < self.policy.second_reading_band
+
+    def _predict(self, texts: list[str]) -> tuple[list[Prediction], bool]:
         """The vectors come from the embedder's recent-query cache: the request embedded the message (which
-        retrieval shares) and the other readings (``readings``) in its one batch."""
-        return self.model.predict(texts, self.embedder.query_vectors(texts))
+        retrieval shares) and the other readings (``readings``) in its one batch. The readings the cheap model
+        is unsure of take the second reading's probabilities; the second value says whether any did."""
+        vectors = self.embedder.query_vectors(texts)
+        predictions = self.model.predict(texts, vectors)
+        unsure = [i for i, prediction in enumerate(predictions) if self.unsure(prediction)]
+        if unsure:
+            again = [texts[i] for i in unsure]
+            second = self.model.predict_second(again, vectors[unsure], self.second_embedder.embed(again))
+            for i, probabilities in zip(unsure, second, strict=True):
+                predictions[i] = Prediction(probabilities, predictions[i].language)
+        return predictions, bool(unsure)
 
     def _readings(self, message: str, history: Sequence[Turn]) -> tuple[list[str], list[str], list[str]]:
         """All readings of a message (plain first), the decoded ones worth reading, and the earlier user turns."""
@@ -96,7 +126,7 @@ class SafetyTriage:
     def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
         readings, decoded, earlier = self._readings(message, history)
         plain = readings[0]
-        predictions = self._predict(self._texts(readings, decoded, earlier))
+        predictions, second_reading = self._predict(self._texts(readings, decoded, earlier))
         labels = [self.decide(p) for p in predictions]
         plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
         joined_label = labels[-1] if earlier else "clinical"
@@ -106,6 +136,8 @@ class SafetyTriage:
         part_p = self.model.predict_text(parts) if len(parts) > 1 else []
         part_labels = ["crisis" for p in part_p if p["crisis"] >= self.policy.sentence_crisis]
         reasons = [f"{plain_label} p={predictions[0].probabilities[plain_label]:.2f}"]
+        if second_reading:
+            reasons.append("second reading")
         if "crisis" in part_labels and plain_label != "crisis":
             reasons.append("crisis in one sentence")
         injection = bool(self.injection.search(plain) or any(self.injection.search(r) for r in readings[1:]))
@@ -137,4 +169,5 @@ class SafetyTriage:
         # reader costs little, and missing the one who means it costs the most.
         escalated = crisis_now or escalated_before or label == "lethal_dose"
         return Triage(category, escalated=escalated, injection=injection, reasons=tuple(reasons),
-                      requests=requests, label=label, language=predictions[0].language, crisis_now=crisis_now)
+                      requests=requests, label=label, language=predictions[0].language, crisis_now=crisis_now,
+                      second_reading=second_reading)

@@ -6,6 +6,10 @@ sentence embedding (the same MiniLM vector retrieval uses, so it is computed onc
 paraphrase. Hashing keeps the feature maps stateless, so the artefact is plain arrays (no pickle): weights,
 intercepts, the label and language lists, and the hash of the data it was trained from. A second head on the
 character features tells the writer's language, so crisis resources can be given in it.
+
+MiniLM is English-only, so a third head, the second reading, adds a multilingual-e5-small vector to the same
+features. It costs an e5 embedding, so the policy asks for it only when the cheap heads are unsure or the
+message is not in English (``SafetyTriage``); it is trained from the same split and saved in the same files.
 """
 
 from __future__ import annotations
@@ -26,13 +30,18 @@ from sklearn.utils import murmurhash3_32
 from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
 
 ASSET_DIR = Path(__file__).parent / "assets"
-FORMAT = 1
+FORMAT = 2
 CHAR_FEATURES = 2**19
 WORD_FEATURES = 2**18
 # The sentence embedding's share of the features. Tuned on dev: at 1.0 and above the English-only MiniLM vector
 # outweighed the character n-grams that carry the other five languages (2.0: crisis recall 0.971 at 8.0% false
 # crises; 1.0: 0.978 at 6.3%; 0.5: 0.985 at 6.3%, with the crisis cost at 1.3).
 EMBEDDING_WEIGHT = 0.5
+# The e5 vector's share in the second reading, tuned on dev with the whole policy (band 0.2, crisis cost 1.3;
+# the cheap model alone: crisis 204/208, dose and misuse 255/271, false crises 32/501, wrongly declined 15/501):
+# 1.0 gave 204, 258, 31, 14; 2.0 gave 204, 259, 30, 13; 3.0 gave 204, 260, 31, 12. Read alone, at 0.5 the
+# vector barely moved the cheap features, and at 3.0 the second reading lost two crises (202/208).
+SECOND_WEIGHT = 2.0
 # A word has two letters or more: single letters ("k", "u") are in the vocabulary as chat shorthand, and would
 # make hex digits or spelt-out text look like known words.
 WORD = re.compile(r"[a-z]{2,}(?:'[a-z]+)?")
@@ -127,6 +136,8 @@ class TriageModel:
     text_intercept: np.ndarray
     lang_coef: np.ndarray
     lang_intercept: np.ndarray
+    second_coef: np.ndarray
+    second_intercept: np.ndarray
     vocabulary: frozenset[str]
     meta: dict[str, Any]
 
@@ -136,6 +147,7 @@ class TriageModel:
         self._label_weights = np.ascontiguousarray(self.coef.T)
         self._text_weights = np.ascontiguousarray(self.text_coef.T)
         self._lang_weights = np.ascontiguousarray(self.lang_coef.T)
+        self._second_weights = np.ascontiguousarray(self.second_coef.T)
 
     @property
     def data_hash(self) -> str:
@@ -147,6 +159,16 @@ class TriageModel:
         lang_scores = _scores(rows, self._lang_weights, limit=CHAR_FEATURES) + self.lang_intercept
         return [Prediction(dict(zip(LABELS, map(float, p), strict=True)), LANGUAGES[int(np.argmax(s))])
                 for p, s in zip(label_p, lang_scores, strict=True)]
+
+    def predict_second(self, texts: Sequence[str], vectors: np.ndarray,
+                       second_vectors: np.ndarray) -> list[dict[Label, float]]:
+        """Label probabilities of the second reading: the same features plus each text's e5 vector."""
+        if not texts:
+            return []
+        rows = sparse.hstack([self.features.rows(texts, vectors),
+                              sparse.csr_matrix(second_vectors * float(self.meta["second_weight"]))], format="csr")
+        probabilities = _softmax(_scores(rows, self._second_weights) + self.second_intercept)
+        return [dict(zip(LABELS, map(float, p), strict=True)) for p in probabilities]
 
     def predict_text(self, texts: Sequence[str]) -> list[dict[Label, float]]:
         """Label probabilities from the words alone (no embedding): for the single sentences of a longer
@@ -169,7 +191,9 @@ class TriageModel:
                             text_coef=self.text_coef.astype(np.float32),
                             text_intercept=self.text_intercept.astype(np.float32),
                             lang_coef=self.lang_coef.astype(np.float32),
-                            lang_intercept=self.lang_intercept.astype(np.float32))
+                            lang_intercept=self.lang_intercept.astype(np.float32),
+                            second_coef=self.second_coef.astype(np.float32),
+                            second_intercept=self.second_intercept.astype(np.float32))
         meta = {**self.meta, "vocabulary": sorted(self.vocabulary)}
         (directory / "triage-model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
                                                      encoding="utf-8")
@@ -182,7 +206,8 @@ class TriageModel:
             raise ValueError(f"{directory}: triage model was trained for another format; run assistant triage train")
         with np.load(directory / "triage-model.npz") as arrays:
             parts = {name: arrays[name] for name in ("coef", "intercept", "text_coef", "text_intercept",
-                                                       "lang_coef", "lang_intercept")}
+                                                       "lang_coef", "lang_intercept", "second_coef",
+                                                       "second_intercept")}
         vocabulary = frozenset(meta.pop("vocabulary"))
         return cls(**parts, vocabulary=vocabulary, meta=meta)
 
@@ -206,9 +231,10 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def train(texts: Sequence[str], vectors: np.ndarray, labels: Sequence[Label], languages: Sequence[Language],
-          data_hash: str, c: float = 8.0, embedding_weight: float = EMBEDDING_WEIGHT) -> TriageModel:
-    """Fit both heads; deterministic for the same data (lbfgs, no random state involved)."""
+def train(texts: Sequence[str], vectors: np.ndarray, second_vectors: np.ndarray, labels: Sequence[Label],
+          languages: Sequence[Language], data_hash: str, c: float = 8.0, embedding_weight: float = EMBEDDING_WEIGHT,
+          second_weight: float = SECOND_WEIGHT) -> TriageModel:
+    """Fit every head; deterministic for the same data (lbfgs, no random state involved)."""
     from sklearn.linear_model import LogisticRegression
 
     features = Features(embedding_weight)
@@ -220,17 +246,22 @@ def train(texts: Sequence[str], vectors: np.ndarray, labels: Sequence[Label], la
     text_head = LogisticRegression(C=c, max_iter=3000).fit(text_rows, label_ids, sample_weight=weights)
     lang_head = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     lang_head.fit(rows[:, :CHAR_FEATURES], [LANGUAGES.index(lang) for lang in languages])
+    second_rows = sparse.hstack([rows, sparse.csr_matrix(second_vectors * second_weight)], format="csr")
+    second_head = LogisticRegression(C=c, max_iter=3000).fit(second_rows, label_ids, sample_weight=weights)
     coef = _full_rows(label_head.coef_, label_head.classes_, len(LABELS))
     intercept = _full_vector(label_head.intercept_, label_head.classes_, len(LABELS))
     text_coef = _full_rows(text_head.coef_, text_head.classes_, len(LABELS))
     text_intercept = _full_vector(text_head.intercept_, text_head.classes_, len(LABELS))
     lang_coef = _full_rows(lang_head.coef_, lang_head.classes_, len(LANGUAGES))
     lang_intercept = _full_vector(lang_head.intercept_, lang_head.classes_, len(LANGUAGES))
+    second_coef = _full_rows(second_head.coef_, second_head.classes_, len(LABELS))
+    second_intercept = _full_vector(second_head.intercept_, second_head.classes_, len(LABELS))
     vocabulary = frozenset(w for t in texts for w in words_of(t))
     meta = {"format": FORMAT, "labels": list(LABELS), "languages": list(LANGUAGES), "data_hash": data_hash,
             "c": c, "messages": len(texts), "char_features": CHAR_FEATURES, "word_features": WORD_FEATURES,
-            "embedding_weight": embedding_weight}
-    return TriageModel(coef, intercept, text_coef, text_intercept, lang_coef, lang_intercept, vocabulary, meta)
+            "embedding_weight": embedding_weight, "second_weight": second_weight}
+    return TriageModel(coef, intercept, text_coef, text_intercept, lang_coef, lang_intercept, second_coef,
+                       second_intercept, vocabulary, meta)
 
 
 def sample_weights(labels: Sequence[Label], languages: Sequence[Language]) -> np.ndarray:
@@ -259,12 +290,14 @@ def _full_vector(intercept: np.ndarray, classes: np.ndarray, count: int) -> np.n
     return out
 
 
-def train_from_set(directory: Path, embedder: Any, c: float = 8.0) -> TriageModel:
-    """``assistant triage train``: fit on the train split of the labelled set under ``directory``; dev is for
-    tuning the policy, test and the external file only for the final figures."""
+def train_from_set(directory: Path, embedder: Any, second_embedder: Any, c: float = 8.0) -> TriageModel:
+    """``assistant triage train``: fit on the train split of the labelled set under ``directory`` (MiniLM vectors
+    from ``embedder``, e5 vectors from ``second_embedder``); dev is for tuning the policy, test and the external
+    files only for the final figures."""
     from assistant.safety.triage_set import data_hash, load_set, of_split
 
     train_set = of_split(load_set(directory), "train")
     texts = [m.reading for m in train_set]
-    vectors = embedder.embed(texts)
-    return train(texts, vectors, [m.label for m in train_set], [m.lang for m in train_set], data_hash(directory), c)
+    vectors, second_vectors = embedder.embed(texts), second_embedder.embed(texts)
+    return train(texts, vectors, second_vectors, [m.label for m in train_set], [m.lang for m in train_set],
+                 data_hash(directory), c)

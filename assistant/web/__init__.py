@@ -70,8 +70,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 def warm_up(services: Services) -> None:
-    """Load the embedding model and the index snapshot now rather than on the first question."""
+    """Load the embedding models and the index snapshot now rather than on the first question."""
     services.embedder.embed_query("warm-up")
+    services.answers.triage.warm_up()
     try:
         snapshot = services.index.snapshot()
     except AssistantError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.question import QuestionAnalyser, question_part
+from assistant.answer.question import QuestionAnalyser, english_compound, question_part
 from assistant.services import Services
 
 
@@ -190,3 +190,27 @@ def test_a_medicine_is_told_from_other_words_no_study_uses(shipped_services: Ser
     absent = analyse("How much lithium or sertraline should someone who weighs 70 kg take?").absent
     assert {c.surface: analyser.names_medicine(c) for c in absent} == {
         "lithium": True, "sertraline": True, "weighs": False}
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("Is ketamine a Class B drug where I live?", "Class B"),  # a name of two words no sentence says together
+    ("Any interaction between esketamine and ritonavir?", "ritonavir"),  # the stem of an antiviral's name
+])
+def test_a_name_no_study_uses_stops_the_question(analyse, question: str, missing: str) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse(question)
+    assert analysis.not_covered and missing in [c.surface for c in analysis.absent]
+
+
+@pytest.mark.parametrize("question", [
+    "Is Spravato a Schedule III drug?",  # the label says the name whole
+    "IS SPRAVATO A SCHEDULE III DRUG IN THE US?",  # capitals everywhere name nothing
+    "My dad's blood pressure is already borderline. How much did esketamine raise blood pressure?",
+])
+def test_names_the_studies_use_and_english_compounds_are_covered(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).not_covered
+
+
+@pytest.mark.parametrize(("word", "compound"), [
+    ("borderline", True), ("guideline", True), ("sertraline", False), ("clozapine", False), ("warfarin", False)])
+def test_two_english_words_run_together_are_a_compound(word: str, compound: bool) -> None:
+    assert english_compound(word) is compound

@@ -24,6 +24,9 @@ def test_the_report_counts_what_the_policy_did(shipped_services: Services) -> No
     text = triage_bench.render_split(report)
     assert "crisis recall (crisis resources shown): 1/1 = 1.000" in text
     assert "false crisis escalation, suicidality research: 0/1 = 0.000" in text
-    added, with_embedding = triage_bench.timings(triage, [m.text for m in messages])
-    assert len(added) == len(with_embedding) == 4
-    assert "triage time per message over 4 messages" in triage_bench.render_timings(added, with_embedding)
+    assert f"read a second time (multilingual-e5): {sum(o.second_reading for o in report.outcomes)}/4" in text
+    timed = triage_bench.timings(triage, [m.text for m in messages])
+    assert len(timed.added) == len(timed.with_embedding) == len(timed.second_reading) == 4
+    rendered = triage_bench.render_timings(timed)
+    assert "triage time per message over 4 messages" in rendered
+    assert f"read a second time: {sum(timed.second_reading)}/4" in rendered

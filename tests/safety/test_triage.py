@@ -3,7 +3,8 @@
 The messages were written for these tests and are not in the labelled set the classifier learnt from. The
 policy's own promises follow the table: a crisis outranks everything, a lethal amount is never given and comes
 with the resources, an escalated conversation keeps its resources, a plan stated across two messages is read as
-one, and an encoded request is judged by what it says.
+one, and an encoded request is judged by what it says. `read: second` marks a message the cheap model is unsure
+of, which the second reading (with its multilingual-e5 vector) decides; `read: cheap` one it decides alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from assistant.domain import Turn
 from assistant.safety.triage import SafetyTriage
+from assistant.safety.triage_model import Prediction
 from assistant.services import Services
 
 SPEC: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "triage_spec.yaml").read_text(encoding="utf-8"))
@@ -39,6 +41,24 @@ def test_each_message_gets_its_category(triage: SafetyTriage, case: dict[str, An
         assert result.injection == case["injection"]
     if "language" in case:
         assert result.language == case["language"]
+    if "read" in case:
+        assert result.second_reading == (case["read"] == "second"), result.reasons
+
+
+@pytest.mark.parametrize(("probabilities", "unsure"), [
+    ({"crisis": 0.30, "clinical": 0.45, "dosing_request": 0.15, "misuse_request": 0.05, "lethal_dose": 0.05}, True),
+    ({"crisis": 0.05, "clinical": 0.45, "dosing_request": 0.40, "misuse_request": 0.05, "lethal_dose": 0.05}, True),
+    ({"crisis": 0.40, "clinical": 0.45, "dosing_request": 0.05, "misuse_request": 0.05, "lethal_dose": 0.05}, False),
+    ({"crisis": 0.30, "clinical": 0.60, "dosing_request": 0.04, "misuse_request": 0.03, "lethal_dose": 0.03}, False),
+    ({"crisis": 0.01, "clinical": 0.96, "dosing_request": 0.01, "misuse_request": 0.01, "lethal_dose": 0.01}, False),
+])
+def test_only_a_close_call_that_is_not_a_crisis_is_read_a_second_time(triage: SafetyTriage,
+                                                                      probabilities: dict[str, float],
+                                                                      unsure: bool) -> None:
+    """Close means the two best scores, each probability times its label's cost, lie within the policy's band:
+    clinical 0.45 against crisis 0.30 x 1.3 = 0.39 is close, clinical 0.60 against 0.39 is not. Crisis 0.40 x 1.3
+    = 0.52 against clinical 0.45 is close but a crisis already, and the second reading never withdraws one."""
+    assert triage.unsure(Prediction(probabilities, "en")) is unsure  # type: ignore[arg-type]
 
 
 def test_a_crisis_that_asks_for_an_amount_gets_the_resources_and_the_refusal(triage: SafetyTriage) -> None:

@@ -10,6 +10,7 @@ import pytest
 from scipy import sparse
 
 from assistant.index import MiniLMEmbedder
+from assistant.index.embeddings import E5Embedder
 from assistant.safety.triage_model import Features, TriageModel, normalise, train_from_set
 from assistant.safety.triage_set import data_hash, load_set
 
@@ -37,26 +38,42 @@ def small_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_a_trained_model_round_trips_through_its_files(small_set: Path, tmp_path: Path,
-                                                        embedder: MiniLMEmbedder) -> None:
-    model = train_from_set(small_set, embedder)
-    model.save(tmp_path)
+@pytest.fixture(scope="module")
+def small_model(small_set: Path, embedder: MiniLMEmbedder, second_embedder: E5Embedder) -> TriageModel:
+    return train_from_set(small_set, embedder, second_embedder)
+
+
+def test_a_trained_model_round_trips_through_its_files(small_set: Path, small_model: TriageModel, tmp_path: Path,
+                                                        embedder: MiniLMEmbedder, second_embedder: E5Embedder) -> None:
+    small_model.save(tmp_path)
     loaded = TriageModel.load(tmp_path)
     assert loaded.data_hash == data_hash(small_set) and not list(tmp_path.glob("*.pkl"))
     texts = ["i want to die tonight", "what did transform-2 find"]
-    vectors = embedder.embed(texts)
-    for a, b in zip(model.predict(texts, vectors), loaded.predict(texts, vectors), strict=True):
+    vectors, second_vectors = embedder.embed(texts), second_embedder.embed(texts)
+    for a, b in zip(small_model.predict(texts, vectors), loaded.predict(texts, vectors), strict=True):
         assert a.language == b.language
         assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)
+    for p, q in zip(small_model.predict_second(texts, vectors, second_vectors),
+                    loaded.predict_second(texts, vectors, second_vectors), strict=True):
+        assert np.allclose(list(p.values()), list(q.values()), atol=1e-5)
 
 
-def test_training_twice_gives_the_same_weights(small_set: Path, embedder: MiniLMEmbedder) -> None:
-    first, second = train_from_set(small_set, embedder), train_from_set(small_set, embedder)
-    assert np.array_equal(first.coef, second.coef) and first.meta == second.meta
+def test_training_twice_gives_the_same_weights(small_set: Path, small_model: TriageModel, embedder: MiniLMEmbedder,
+                                               second_embedder: E5Embedder) -> None:
+    again = train_from_set(small_set, embedder, second_embedder)
+    assert np.array_equal(small_model.coef, again.coef) and np.array_equal(small_model.second_coef, again.second_coef)
+    assert small_model.meta == again.meta
 
 
-def test_an_artefact_of_another_format_is_refused(small_set: Path, tmp_path: Path, embedder: MiniLMEmbedder) -> None:
-    train_from_set(small_set, embedder).save(tmp_path)
+def test_the_second_embedder_gives_one_unit_length_384_d_vector_per_text(second_embedder: E5Embedder) -> None:
+    vectors = second_embedder.embed(["ich will nicht mehr leben", "what did TRANSFORM-2 find?"])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert second_embedder.embed([]).shape == (0, 384)
+
+
+def test_an_artefact_of_another_format_is_refused(small_model: TriageModel, tmp_path: Path) -> None:
+    small_model.save(tmp_path)
     meta = json.loads((tmp_path / "triage-model.json").read_text())
     (tmp_path / "triage-model.json").write_text(json.dumps({**meta, "format": 0}))
     with pytest.raises(ValueError, match="another format"):
