@@ -354,8 +354,7 @@ class QuestionAnalyser:
             words = [t for t in tokenize(run) if t not in STOP_WORDS]
             if len(words) < 2 or set(words) <= claimed:
                 continue
-            forms = [self._forms(w, vocab, snap.doc_freq) for w in words]
-            if not any(all(f & s for f in forms) for s in snap.sentences.tokens):
+            if not self._said_together(words, vocab, snap):
                 concepts.append(Concept(run, frozenset(), topic=True))
                 claimed |= set(words)
         for concept in self._treatments(lowered, vocab, snap, claimed):
@@ -406,6 +405,11 @@ class QuestionAnalyser:
             concepts.append(self._concept(token, [token], vocab, snap, labels))
         return concepts
 
+    def _said_together(self, words: Iterable[str], vocab: list[str], snap: Snapshot) -> bool:
+        """Whether one sentence of the corpus says every word, in any of its forms."""
+        forms = [self._forms(w, vocab, snap.doc_freq) for w in words]
+        return any(all(f & sentence for f in forms) for sentence in snap.sentences.tokens)
+
     def _treatments(self, lowered: str, vocab: list[str], snap: Snapshot, claimed: set[str]) -> Iterator[Concept]:
         """Named kinds of treatment no study covers: two or more words just before a treatment head that no one
         sentence says together. "Cognitive behavioural therapy" is not covered by a memory study's "cognitive" and
@@ -421,8 +425,7 @@ class QuestionAnalyser:
                     break
                 run.insert(0, word)
             for k in range(2, len(run) + 1):
-                forms = [self._forms(w, vocab, snap.doc_freq) for w in run[-k:]]
-                if not any(all(f & s for f in forms) for s in snap.sentences.tokens):
+                if not self._said_together(run[-k:], vocab, snap):
                     yield Concept(" ".join([*run[-k:], head]), frozenset(), topic=True)
                     break
 
