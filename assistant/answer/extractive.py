@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,19 +120,40 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SentenceFlags:
-    """What the cue patterns say about each sentence of a generation: read once, not per question."""
+    """What the cue patterns say about each sentence of a generation, as arrays over its rows: read once, not per
+    question, so that scoring a question's candidate sentences is array arithmetic rather than a Python loop."""
 
-    hedge: tuple[bool, ...]
-    design: tuple[bool, ...]
-    filler: tuple[bool, ...]
-    finding: tuple[bool, ...]
+    hedge: np.ndarray
+    design: np.ndarray
+    filler: np.ndarray
+    finding: np.ndarray
+    secondary: np.ndarray
+    comparator: np.ndarray
+    meta_section: np.ndarray
+    limitations: np.ndarray
+    adverse: np.ndarray
+    section_prior: np.ndarray  # SECTION_PRIOR of any other section
+    sample: np.ndarray  # the largest sample size the sentence reports (0: none)
+    kind_bits: np.ndarray  # its typed spans, one bit per kind of ``kind_names``
+    results: np.ndarray  # how many kinds of result (RESULT_SPANS) it reports
+    kind_names: dict[str, int]
     kinds: tuple[frozenset[str], ...]
     contrary: tuple[bool, ...]
-    secondary: tuple[bool, ...]
-    comparator: tuple[bool, ...]
     certainty: tuple[bool, ...]
-    sample: tuple[int, ...]  # the largest sample size the sentence reports (0: none)
     times: tuple[frozenset[float], ...]  # the time points it reports, in hours
+    postings: dict[str, np.ndarray]  # token -> the rows whose sentence has it
+
+    def bits(self, kinds: frozenset[str]) -> int:
+        return sum(1 << self.kind_names[k] for k in kinds if k in self.kind_names)
+
+    def having(self, tokens: frozenset[str] | set[str], rows: np.ndarray) -> np.ndarray:
+        """How many of ``tokens`` each of ``rows``' sentences has."""
+        counts = np.zeros(len(self.hedge), dtype=np.int64)
+        for token in tokens:
+            found = self.postings.get(token)
+            if found is not None:
+                counts[found] += 1
+        return counts[rows]
 
 
 @dataclass(frozen=True)
@@ -160,21 +181,43 @@ class ExtractiveEngine:
     def flags(self, sentences: SentenceIndex) -> SentenceFlags:
         with self._lock:
             if self._flags is None or self._flags[0] is not sentences:
-                texts = sentences.texts
-                self._flags = (sentences, SentenceFlags(
-                    hedge=tuple(bool(HEDGE_CUES.search(t)) for t in texts),
-                    design=tuple(any(p.search(t) for p in self._design) for t in texts),
-                    filler=tuple(any(p.search(t) for p in self._filler) for t in texts),
-                    finding=tuple(bool(FINDING_CUES.search(t)) for t in texts),
-                    kinds=tuple(frozenset(kind for kind, _ in spans) for spans in sentences.spans),
-                    contrary=tuple(self.is_contrary(t) for t in texts),
-                    secondary=tuple(any(p.search(t) for p in self._secondary) for t in texts),
-                    comparator=tuple(any(p.search(t) for p in self._comparator) and
-                                     any(p.search(t) for p in self._between) for t in texts),
-                    certainty=tuple(any(p.search(t) for p in self._certainty) for t in texts),
-                    sample=tuple(_sample(spans) for spans in sentences.spans),
-                    times=tuple(time_points(t) for t in texts)))
+                self._flags = (sentences, self._read_flags(sentences))
             return self._flags[1]
+
+    def _read_flags(self, sentences: SentenceIndex) -> SentenceFlags:
+        texts = sentences.texts
+        kinds = tuple(frozenset(kind for kind, _ in spans) for spans in sentences.spans)
+        kind_names = {k: i for i, k in enumerate(sorted(set().union(*kinds, RESULT_SPANS, DESIGN_ANSWERS)))}
+        postings: dict[str, list[int]] = {}
+        for row, tokens in enumerate(sentences.tokens):
+            for token in tokens:
+                postings.setdefault(token, []).append(row)
+        sections = [section.lower() for section in sentences.sections]
+
+        def mask(values: object) -> np.ndarray:
+            return np.fromiter(values, dtype=bool, count=len(texts))  # type: ignore[call-overload]
+
+        return SentenceFlags(
+            hedge=mask(bool(HEDGE_CUES.search(t)) for t in texts),
+            design=mask(any(p.search(t) for p in self._design) for t in texts),
+            filler=mask(any(p.search(t) for p in self._filler) for t in texts),
+            finding=mask(bool(FINDING_CUES.search(t)) for t in texts),
+            secondary=mask(any(p.search(t) for p in self._secondary) for t in texts),
+            comparator=mask(any(p.search(t) for p in self._comparator) and any(p.search(t) for p in self._between)
+                            for t in texts),
+            meta_section=mask(s in META_SECTIONS for s in sections),
+            limitations=mask(s == "limitations" for s in sections),
+            adverse=mask(s == "adverse effects" for s in sections),
+            section_prior=np.array([0.0 if s in META_SECTIONS or s in ("limitations", "adverse effects")
+                                    else SECTION_PRIOR.get(s, 0.0) for s in sections], dtype=np.float64),
+            sample=np.array([_sample(spans) for spans in sentences.spans], dtype=np.int64),
+            kind_bits=np.array([sum(1 << kind_names[k] for k in ks) for ks in kinds], dtype=np.int64),
+            results=np.array([len(ks & RESULT_SPANS) for ks in kinds], dtype=np.int64),
+            kind_names=kind_names, kinds=kinds,
+            contrary=tuple(self.is_contrary(t) for t in texts),
+            certainty=tuple(any(p.search(t) for p in self._certainty) for t in texts),
+            times=tuple(time_points(t) for t in texts),
+            postings={token: np.array(rows, dtype=np.int64) for token, rows in postings.items()})
 
     def is_contrary(self, text: str) -> bool:
         """Whether a sentence reports a finding that cuts the other way (a null or negative result)."""
@@ -196,10 +239,13 @@ class ExtractiveEngine:
     def _candidates(self, question: str, chunks: Sequence[RetrievedChunk], sentences: SentenceIndex,
                     analysis: Analysis, labels: dict[str, frozenset[str]],
                     names: dict[str, frozenset[str]], qvec: np.ndarray) -> list[Candidate]:
+        """Every sentence of the passages, scored. The terms are added row-wise over arrays in the order of
+        ``_asked`` and the prior, so the scores are those of the same sums taken one sentence at a time."""
         qtokens = {t for t in tokenize(question) if t not in GENERIC}
         asks_limits = bool(re.search(r"limit|weak|bias|blind|small|caveat|quality", question, re.IGNORECASE))
         asks_mechanism = bool(MECHANISM_Q.search(question))
         asks_safety = bool(SAFETY_Q.search(question))
+        asks_secondary = any(p.search(question) for p in self._secondary)
         doc_order: list[str] = []
         for chunk in chunks:
             if chunk.doc_id not in doc_order:
@@ -210,70 +256,103 @@ class ExtractiveEngine:
             theirs = [c for c in chunks if any(n.tokens & names.get(c.doc_id, frozenset()) for n in named)]
             chunks = theirs or chunks
         by_id = {c.id: c for c in chunks}
-        rows = sentences.rows(list(by_id))
-        if not rows:
+        row_list = sentences.rows(list(by_id))
+        if not row_list:
             return []
-        similarity = sentences.vectors[rows] @ qvec
+        rows = np.array(row_list, dtype=np.int64)
         flags = self.flags(sentences)
-        asks_secondary = any(p.search(question) for p in self._secondary)
+        chunk_list = list(by_id.values())
+        chunk_at = {c.id: i for i, c in enumerate(chunk_list)}
+        at = np.array([chunk_at[sentences.chunk_ids[row]] for row in row_list], dtype=np.int64)  # row -> chunk
+        docs = sorted({c.doc_id for c in chunk_list})
+        doc_at = np.array([docs.index(c.doc_id) for c in chunk_list], dtype=np.int64)[at]  # row -> document
+        ranks = [doc_order.index(c.doc_id) for c in chunk_list]
+        chunk_labels = [labels.get(c.doc_id, frozenset()) for c in chunk_list]
+
+        def per_chunk(values: Sequence[float] | Sequence[bool]) -> np.ndarray:
+            return np.array(values)[at]
+
         # The size of a study is the largest sample it reports; a smaller count is a subgroup ("10 patients (30%)").
-        study_size: dict[str, int] = {}
-        for row in rows:
-            doc = by_id[sentences.chunk_ids[row]].doc_id
-            study_size[doc] = max(study_size.get(doc, 0), flags.sample[row])
-        # What each document says anywhere among these passages: the words that pick out a study.
-        doc_tokens: dict[str, set[str]] = {}
-        for row in rows:
-            doc_tokens.setdefault(by_id[sentences.chunk_ids[row]].doc_id, set()).update(sentences.tokens[row])
+        sample = flags.sample[rows]
+        study_size = np.zeros(len(docs), dtype=np.int64)
+        np.maximum.at(study_size, doc_at, sample)
+        sample_bit = flags.bits(frozenset({"sample_size"}))
+        kind_bits = flags.kind_bits[rows]
+        subgroup = (kind_bits & sample_bit != 0) & (sample < study_size[doc_at])
+        kind_bits = np.where(subgroup, kind_bits & ~sample_bit, kind_bits)
+        span_bits = flags.bits(analysis.span_kinds)
+
+        score = per_chunk([0.08 / (1 + r) - (FURTHER_DOCUMENT_PENALTY if r >= LEADING_DOCUMENTS else 0.0)
+                           for r in ranks])
+        score = score - np.where(flags.hedge[rows], 0.25, 0.0)
+        score = score - np.where(flags.meta_section[rows], 0.15, 0.0)
+        score = score + np.where(flags.limitations[rows], 0.05 if asks_limits else SECTION_PRIOR["limitations"], 0.0)
+        score = score + np.where(flags.adverse[rows], 0.1 if asks_safety else 0.0, 0.0)
+        score = score + flags.section_prior[rows]
+        if not asks_mechanism:
+            score = score - np.where(per_chunk([c.metadata.design == "preclinical" for c in chunk_list]), 0.12, 0.0)
+        score = score + per_chunk([LEVEL_PRIOR.get(c.metadata.level_key, 0.0) for c in chunk_list])
+        design = flags.design[rows]
+        finding = flags.finding[rows] & ~design
+        compared = flags.comparator[rows] & (not asks_safety)
+        score = score + np.where(finding, np.where(compared, 0.05 + COMPARATOR_BONUS, 0.05 + 0.0), 0.0)
+        if not asks_secondary:
+            score = score - np.where(flags.secondary[rows], SECONDARY_PENALTY, 0.0)
+        if not analysis.asks_design:
+            # unless it carries what was asked ("randomized 346 patients")
+            carries = kind_bits & (span_bits & flags.bits(DESIGN_ANSWERS)) != 0
+            score = score - np.where(design & ~carries, DESIGN_PENALTY, 0.0)
+        if not analysis.asks_filler:
+            score = score - np.where(flags.filler[rows], FILLER_PENALTY, 0.0)
+        if analysis.numbers:
+            score = score + NUMBER_BONUS * flags.having(analysis.numbers, rows)
+        if analysis.times:
+            score = score + np.where([bool(analysis.times & flags.times[row]) for row in row_list], TIME_BONUS, 0.0)
+        if analysis.subject in ESKETAMINE:
+            named_drug = (flags.having(ESKETAMINE, rows) > 0) | per_chunk([bool(ESKETAMINE & lab)
+                                                                           for lab in chunk_labels])
+            score = score - np.where(named_drug, 0.0, OTHER_DRUG_PENALTY)
+        coverage = self._coverage(analysis, flags, rows, per_chunk, chunk_labels, doc_at, len(docs))
+        prior = score + FOCUS_WEIGHT * coverage
+        similarity = (sentences.vectors[rows] @ qvec).astype(np.float64)
+        lexical = flags.having(qtokens, rows) / len(qtokens) if qtokens else np.zeros(len(rows))
+        asked = 0.65 * similarity + 0.35 * lexical
+        if span_bits:
+            bonus = np.array([KIND_BONUS + RESULT_BONUS * k for k in range(3)])
+            asked = asked + np.where(kind_bits & span_bits != 0, bonus[np.clip(flags.results[rows] - 1, 0, 2)], 0.0)
+        total = prior + asked
+        secondary = flags.secondary[rows] & (not asks_secondary)
         out: list[Candidate] = []
-        for row, sim in zip(rows, similarity, strict=True):
-            chunk = by_id[sentences.chunk_ids[row]]
-            sentence = sentences.texts[row]
-            stokens = sentences.tokens[row]
-            section = sentences.sections[row].lower()
-            rank = doc_order.index(chunk.doc_id)
-            kinds = flags.kinds[row]
-            if "sample_size" in kinds and flags.sample[row] < study_size[chunk.doc_id]:
-                kinds = kinds - {"sample_size"}
-            asked = self._asked(float(sim), qtokens, stokens, kinds, analysis.span_kinds)
-            score = 0.08 / (1 + rank) - (FURTHER_DOCUMENT_PENALTY if rank >= LEADING_DOCUMENTS else 0.0)
-            if flags.hedge[row]:
-                score -= 0.25
-            if section in META_SECTIONS:
-                score -= 0.15
-            elif section == "limitations":
-                score += 0.05 if asks_limits else SECTION_PRIOR["limitations"]
-            elif section == "adverse effects":
-                score += 0.1 if asks_safety else 0.0
-            else:
-                score += SECTION_PRIOR.get(section, 0.0)
-            if chunk.metadata.design == "preclinical" and not asks_mechanism:
-                score -= 0.12
-            score += LEVEL_PRIOR.get(chunk.metadata.level_key, 0.0)
-            is_design = flags.design[row]
-            if flags.finding[row] and not is_design:
-                score += 0.05 + (COMPARATOR_BONUS if flags.comparator[row] and not asks_safety else 0.0)
-            if flags.secondary[row] and not asks_secondary:
-                score -= SECONDARY_PENALTY
-            if is_design and not analysis.asks_design and not kinds & analysis.span_kinds & DESIGN_ANSWERS:
-                score -= DESIGN_PENALTY  # unless it carries what was asked ("randomized 346 patients")
-            if not analysis.asks_filler and flags.filler[row]:
-                score -= FILLER_PENALTY
-            score += NUMBER_BONUS * len(analysis.numbers & stokens)
-            if analysis.times & flags.times[row]:
-                score += TIME_BONUS
-            if analysis.subject in ESKETAMINE and not ESKETAMINE & (stokens | labels.get(chunk.doc_id, frozenset())):
-                score -= OTHER_DRUG_PENALTY
-            coverage = analysis.coverage(stokens | labels.get(chunk.doc_id, frozenset()), doc_tokens[chunk.doc_id],
-                                         DOCUMENT_SHARE)
-            score += FOCUS_WEIGHT * coverage
-            out.append(Candidate(sentence, chunk, rank, sentences.vectors[row], score + asked, coverage, kinds,
-                                 stokens, prior=score, contrary=flags.contrary[row],
-                                 secondary=flags.secondary[row] and not asks_secondary,
+        for row, chunk_i, total_i, coverage_i, prior_i, subgroup_i, secondary_i in zip(
+                row_list, at.tolist(), total.tolist(), coverage.tolist(), prior.tolist(), subgroup.tolist(),
+                secondary.tolist(), strict=True):
+            kinds = flags.kinds[row] - {"sample_size"} if subgroup_i else flags.kinds[row]
+            out.append(Candidate(sentences.texts[row], chunk_list[chunk_i], ranks[chunk_i], sentences.vectors[row],
+                                 total_i, coverage_i, kinds, sentences.tokens[row], prior=prior_i,
+                                 contrary=flags.contrary[row], secondary=secondary_i,
                                  certainty=flags.certainty[row]))
         if analysis.focus and any(c.coverage > 0 for c in out):
             out = [c for c in out if c.coverage > 0]  # answer only from sentences that cover the focus
         return sorted(out, key=lambda c: c.score, reverse=True)
+
+    @staticmethod
+    def _coverage(analysis: Analysis, flags: SentenceFlags, rows: np.ndarray,
+                  per_chunk: Callable[[Sequence[bool]], np.ndarray], chunk_labels: list[frozenset[str]],
+                  doc_at: np.ndarray, documents: int) -> np.ndarray:
+        """``Analysis.coverage`` of every row at once: the share of the focus concepts its sentence or its
+        document's labels mention, a concept that only another of its document's sentences here mentions
+        counting DOCUMENT_SHARE (the study's description names it once, not in every result)."""
+        present = [c for c in analysis.focus if not c.absent]
+        if not present:
+            return np.ones(len(rows))
+        total = np.zeros(len(rows))
+        for concept in present:
+            in_sentence = flags.having(concept.tokens, rows) > 0
+            in_document = np.zeros(documents, dtype=bool)
+            in_document[doc_at[in_sentence]] = True
+            in_sentence = in_sentence | per_chunk([bool(concept.tokens & lab) for lab in chunk_labels])
+            total = total + np.where(in_sentence, 1.0, np.where(in_document[doc_at], DOCUMENT_SHARE, 0.0))
+        return total / len(present)
 
     @staticmethod
     def _asked(sim: float, qtokens: set[str], stokens: frozenset[str], kinds: frozenset[str],

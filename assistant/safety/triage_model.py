@@ -49,6 +49,8 @@ WORD = re.compile(r"[a-z]{2,}(?:'[a-z]+)?")
 
 def normalise(text: str) -> str:
     """Lower case without accents, so "suicídio" and "suicidio", "müde" and "mude" share n-grams."""
+    if text.isascii():
+        return text.lower()  # nothing to decompose: most messages, on every request
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -192,3 +192,33 @@ def test_the_document_retrieval_ranks_first_is_cited(shipped_services: Services)
     for question in ("How does ketamine work as an antidepressant?", "What do we know about esketamine and relapse?"):
         top = service.retriever.retrieve(question).ranked_docs[0]
         assert top in {c.doc_id for c in service.answer(question).citations}, question
+
+
+@pytest.mark.parametrize("question", [
+    "Does esketamine raise blood pressure in TRANSFORM-2?",
+    "How long did the antidepressant effect last in the NIMH crossover study?",
+    "What did the flexible-dose trial report about dissociation?",
+])
+def test_each_sentence_covers_the_focus_as_the_question_analysis_counts_it(shipped_services: Services,
+                                                                           question: str) -> None:
+    # The engine scores all candidate sentences at once over arrays; each one's coverage is still what
+    # Analysis.coverage gives for that sentence, its document's labels and its document's other sentences.
+    from assistant.answer.extractive import DOCUMENT_SHARE
+
+    service = shipped_services.answers
+    snap = service.retriever.index.snapshot()
+    analysis = service.questions.analyse(question, snap)
+    assert [c for c in analysis.focus if not c.absent], analysis.focus
+    chunks = service.retriever.retrieve(question).chunks
+    labels = service.questions.document_labels(snap)
+    vector = service.extractive.request_vectors(question, analysis)[0]
+    candidates = service.extractive._candidates(question, chunks, snap.sentences, analysis, labels,
+                                                service.questions.document_names(snap), vector)
+    said: dict[str, set[str]] = {}
+    for c in candidates:
+        said.setdefault(c.chunk.doc_id, set()).update(c.tokens)
+    assert candidates
+    for c in candidates:
+        expected = analysis.coverage(c.tokens | labels.get(c.chunk.doc_id, frozenset()), said[c.chunk.doc_id],
+                                     DOCUMENT_SHARE)
+        assert c.coverage == expected, c.text
