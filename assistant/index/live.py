@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
@@ -41,6 +41,7 @@ class Snapshot:
     sentences: SentenceIndex
     doc_freq: dict[str, int]  # token -> how many documents use it (text, title or labels)
     names_in_text: frozenset[str] = frozenset()  # words the documents write only as names ("price": Price 2014)
+    chunks_of: dict[str, tuple[StoredChunk, ...]] = field(default_factory=dict)  # document -> its chunks, in order
 
 
 class LiveIndex:
@@ -64,8 +65,10 @@ class LiveIndex:
         )
         chunks = tuple(sorted(chunks, key=lambda c: (c.metadata.doc_id, c.metadata.chunk_index)))
         documents: dict[str, ChunkMeta] = {}
+        chunks_of: dict[str, list[StoredChunk]] = {}
         for chunk in chunks:
             documents.setdefault(chunk.metadata.doc_id, chunk.metadata)
+            chunks_of.setdefault(chunk.metadata.doc_id, []).append(chunk)
         try:
             sentences = SentenceIndex.load(self.store.sentences_of(name))
         except IndexUnavailable:
@@ -88,6 +91,7 @@ class LiveIndex:
             study_names=frozenset(m.surname for m in documents.values()),
             sentences=sentences, doc_freq={token: len(docs) for token, docs in words.items()},
             names_in_text=names_in([c.text for c in chunks]),
+            chunks_of={doc: tuple(of_doc) for doc, of_doc in chunks_of.items()},
         )
 
     def snapshot(self) -> Snapshot:

@@ -76,8 +76,8 @@ def whole_documents(result: RetrievalResult, snap: Snapshot, n_docs: int) -> lis
     out = list(result.chunks)
     seen = {c.id for c in out}
     for doc_id in result.ranked_docs[:n_docs]:
-        for chunk in snap.chunks:
-            if chunk.metadata.doc_id == doc_id and chunk.id not in seen:
+        for chunk in snap.chunks_of.get(doc_id, ()):
+            if chunk.id not in seen:
                 out.append(RetrievedChunk(chunk.id, chunk.text, chunk.metadata, 0.0))
                 seen.add(chunk.id)
     return out
