@@ -12,8 +12,9 @@ features. It costs an e5 embedding, so the policy asks for it only when the chea
 message is not in English (``SafetyTriage``); it is trained from the same split and saved in the same files.
 
 Both label heads are blended with a vote of the nearest training messages by MiniLM vector (the vectors and
-labels of the training readings are kept in the artefact): a linear head draws one boundary through all of
-the set, while a message's few close paraphrases know the boundary where it lies.
+labels of the training readings are kept in the artefact), for messages in English, the one language MiniLM
+reads: a linear head draws one boundary through all of the set, while a message's few close paraphrases know
+the boundary where it lies.
 """
 
 from __future__ import annotations
