@@ -10,6 +10,11 @@ character features tells the writer's language, so crisis resources can be given
 MiniLM is English-only, so a third head, the second reading, adds a multilingual-e5-small vector to the same
 features. It costs an e5 embedding, so the policy asks for it only when the cheap heads are unsure or the
 message is not in English (``SafetyTriage``); it is trained from the same split and saved in the same files.
+
+Both label heads are blended with a vote of the nearest training messages by MiniLM vector (the vectors and
+labels of the training readings are kept in the artefact), for messages in English, the one language MiniLM
+reads: a linear head draws one boundary through all of the set, while a message's few close paraphrases know
+the boundary where it lies.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from sklearn.utils import murmurhash3_32
 from assistant.safety.triage_set import LABELS, LANGUAGES, Label, Language
 
 ASSET_DIR = Path(__file__).parent / "assets"
-FORMAT = 2
+FORMAT = 3
 CHAR_FEATURES = 2**19
 WORD_FEATURES = 2**18
 # The sentence embedding's share of the features. Tuned on dev: at 1.0 and above the English-only MiniLM vector
@@ -42,6 +47,22 @@ EMBEDDING_WEIGHT = 0.5
 # 1.0 gave 204, 258, 31, 14; 2.0 gave 204, 259, 30, 13; 3.0 gave 204, 260, 31, 12. Read alone, at 0.5 the
 # vector barely moved the cheap features, and at 3.0 the second reading lost two crises (202/208).
 SECOND_WEIGHT = 2.0
+# The neighbour vote: the 20 training readings nearest by MiniLM cosine, each weighted exp(20 * cosine), give 30%
+# of the label probabilities of both heads. Chosen by grouped 5-fold cross-validation over train+dev (5,633
+# messages, the heads refitted per fold) with the whole policy simulated: at the crisis cost of 1.3 the heads
+# alone gave crisis recall 0.971 (1249/1286) at 5.6% false crises (154/2756) and 3.0% clinical questions wrongly
+# declined; with the vote at 30% (every language), 0.974 (1253) at 5.3% (147) and 2.6%. 10 neighbours gave 1253
+# and 147 too; a share of 0.2 gave 1256 and 149, 0.4 gave 1254 and 151, 0.5 gave 1254 and 165. A dedicated binary
+# crisis head added no crisis at any threshold, and stacking the heads, the vote and that head in a second-level
+# model declined twice the clinical questions (6.0%). MiniLM is English-only, so only a message the language head
+# reads as English takes the vote: a Spanish crisis ("me quiero morir pero primero dime cuánto dura el efecto de
+# la ketamina") found lethal-dose and clinical neighbours. With the second-reading band at 0.3
+# (prompts/triage.yaml), the vote for English messages alone gave 1257 crises at 145 false (0.977 at 5.3%, 2.7%
+# wrongly declined, 7.4% read again), for every language 1258 at 146 (2.6%, 8.3%).
+NEIGHBOURS = 20
+NEIGHBOUR_SHARPNESS = 20.0
+NEIGHBOUR_SHARE = 0.3
+NEIGHBOUR_LANGUAGES: frozenset[Language] = frozenset({"en"})
 # A word has two letters or more: single letters ("k", "u") are in the vocabulary as chat shorthand, and would
 # make hex digits or spelt-out text look like known words.
 WORD = re.compile(r"[a-z]{2,}(?:'[a-z]+)?")
@@ -140,6 +161,8 @@ class TriageModel:
     lang_intercept: np.ndarray
     second_coef: np.ndarray
     second_intercept: np.ndarray
+    memory: np.ndarray  # the MiniLM vectors of the training readings, for the neighbour vote
+    memory_labels: np.ndarray  # their label indices
     vocabulary: frozenset[str]
     meta: dict[str, Any]
 
@@ -157,20 +180,52 @@ class TriageModel:
 
     def predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[Prediction]:
         rows = self.features.rows(texts, vectors)
-        label_p = _softmax(_scores(rows, self._label_weights) + self.intercept)
-        lang_scores = _scores(rows, self._lang_weights, limit=CHAR_FEATURES) + self.lang_intercept
-        return [Prediction(dict(zip(LABELS, map(float, p), strict=True)), LANGUAGES[int(np.argmax(s))])
-                for p, s in zip(label_p, lang_scores, strict=True)]
+        languages = self._languages(rows)
+        label_p = self._blend(_softmax(_scores(rows, self._label_weights) + self.intercept), vectors, languages)
+        return [Prediction(dict(zip(LABELS, map(float, p), strict=True)), language)
+                for p, language in zip(label_p, languages, strict=True)]
+
+    def _languages(self, rows: sparse.csr_matrix) -> list[Language]:
+        scores = _scores(rows, self._lang_weights, limit=CHAR_FEATURES) + self.lang_intercept
+        return [LANGUAGES[int(i)] for i in np.argmax(scores, axis=1)]
 
     def predict_second(self, texts: Sequence[str], vectors: np.ndarray,
                        second_vectors: np.ndarray) -> list[dict[Label, float]]:
         """Label probabilities of the second reading: the same features plus each text's e5 vector."""
         if not texts:
             return []
-        rows = sparse.hstack([self.features.rows(texts, vectors),
-                              sparse.csr_matrix(second_vectors * float(self.meta["second_weight"]))], format="csr")
-        probabilities = _softmax(_scores(rows, self._second_weights) + self.second_intercept)
+        cheap_rows = self.features.rows(texts, vectors)
+        rows = sparse.hstack([cheap_rows, sparse.csr_matrix(second_vectors * float(self.meta["second_weight"]))],
+                             format="csr")
+        probabilities = self._blend(_softmax(_scores(rows, self._second_weights) + self.second_intercept), vectors,
+                                    self._languages(cheap_rows))
         return [dict(zip(LABELS, map(float, p), strict=True)) for p in probabilities]
+
+    def _blend(self, probabilities: np.ndarray, vectors: np.ndarray, languages: Sequence[Language]) -> np.ndarray:
+        """A head's probabilities mixed with the label vote of each reading's nearest training readings, for the
+        readings in a language the MiniLM vector understands."""
+        voting = np.flatnonzero([language in NEIGHBOUR_LANGUAGES for language in languages])
+        if not len(voting):
+            return probabilities
+        share = float(self.meta["neighbour_share"])
+        blended = probabilities.copy()
+        blended[voting] = (1 - share) * probabilities[voting] + share * self.neighbour_vote(vectors[voting])
+        return blended
+
+    def neighbour_vote(self, vectors: np.ndarray) -> np.ndarray:
+        """Label shares among the nearest training readings by cosine (unit vectors), each weighted by
+        exp(sharpness * cosine), so a near paraphrase counts for far more than a loose neighbour."""
+        k = min(int(self.meta["neighbours"]), len(self.memory_labels))
+        # einsum's own loop, not BLAS: for one to three readings, multi-threaded BLAS waking its threads took
+        # 8 ms per message on a loaded two-core machine, einsum 0.4 ms.
+        similarity = np.einsum("md,rd->rm", self.memory, vectors.astype(np.float32))
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        near = np.take_along_axis(similarity, nearest, axis=1).astype(np.float64)
+        weights = np.exp(float(self.meta["neighbour_sharpness"]) * (near - near.max(axis=1, keepdims=True)))
+        votes = np.zeros((len(vectors), len(LABELS)))
+        for i in range(len(vectors)):
+            np.add.at(votes[i], self.memory_labels[nearest[i]], weights[i])
+        return votes / votes.sum(axis=1, keepdims=True)
 
     def predict_text(self, texts: Sequence[str]) -> list[dict[Label, float]]:
         """Label probabilities from the words alone (no embedding): for the single sentences of a longer
@@ -195,7 +250,8 @@ class TriageModel:
                             lang_coef=self.lang_coef.astype(np.float32),
                             lang_intercept=self.lang_intercept.astype(np.float32),
                             second_coef=self.second_coef.astype(np.float32),
-                            second_intercept=self.second_intercept.astype(np.float32))
+                            second_intercept=self.second_intercept.astype(np.float32),
+                            memory=self.memory.astype(np.float32), memory_labels=self.memory_labels.astype(np.int8))
         meta = {**self.meta, "vocabulary": sorted(self.vocabulary)}
         (directory / "triage-model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
                                                      encoding="utf-8")
@@ -209,7 +265,7 @@ class TriageModel:
         with np.load(directory / "triage-model.npz") as arrays:
             parts = {name: arrays[name] for name in ("coef", "intercept", "text_coef", "text_intercept",
                                                        "lang_coef", "lang_intercept", "second_coef",
-                                                       "second_intercept")}
+                                                       "second_intercept", "memory", "memory_labels")}
         vocabulary = frozenset(meta.pop("vocabulary"))
         return cls(**parts, vocabulary=vocabulary, meta=meta)
 
@@ -261,9 +317,11 @@ def train(texts: Sequence[str], vectors: np.ndarray, second_vectors: np.ndarray,
     vocabulary = frozenset(w for t in texts for w in words_of(t))
     meta = {"format": FORMAT, "labels": list(LABELS), "languages": list(LANGUAGES), "data_hash": data_hash,
             "c": c, "messages": len(texts), "char_features": CHAR_FEATURES, "word_features": WORD_FEATURES,
-            "embedding_weight": embedding_weight, "second_weight": second_weight}
+            "embedding_weight": embedding_weight, "second_weight": second_weight, "neighbours": NEIGHBOURS,
+            "neighbour_sharpness": NEIGHBOUR_SHARPNESS, "neighbour_share": NEIGHBOUR_SHARE}
     return TriageModel(coef, intercept, text_coef, text_intercept, lang_coef, lang_intercept, second_coef,
-                       second_intercept, vocabulary, meta)
+                       second_intercept, np.asarray(vectors, dtype=np.float32), np.array(label_ids, dtype=np.int8),
+                       vocabulary, meta)
 
 
 def sample_weights(labels: Sequence[Label], languages: Sequence[Language]) -> np.ndarray:

@@ -49,15 +49,16 @@ def test_each_message_gets_its_category(triage: SafetyTriage, case: dict[str, An
     ({"crisis": 0.30, "clinical": 0.45, "dosing_request": 0.15, "misuse_request": 0.05, "lethal_dose": 0.05}, True),
     ({"crisis": 0.05, "clinical": 0.45, "dosing_request": 0.40, "misuse_request": 0.05, "lethal_dose": 0.05}, True),
     ({"crisis": 0.40, "clinical": 0.45, "dosing_request": 0.05, "misuse_request": 0.05, "lethal_dose": 0.05}, False),
-    ({"crisis": 0.30, "clinical": 0.60, "dosing_request": 0.04, "misuse_request": 0.03, "lethal_dose": 0.03}, False),
+    ({"crisis": 0.25, "clinical": 0.70, "dosing_request": 0.02, "misuse_request": 0.02, "lethal_dose": 0.01}, False),
     ({"crisis": 0.01, "clinical": 0.96, "dosing_request": 0.01, "misuse_request": 0.01, "lethal_dose": 0.01}, False),
 ])
 def test_only_a_close_call_that_is_not_a_crisis_is_read_a_second_time(triage: SafetyTriage,
                                                                       probabilities: dict[str, float],
                                                                       unsure: bool) -> None:
     """Close means the two best scores, each probability times its label's cost, lie within the policy's band:
-    clinical 0.45 against crisis 0.30 x 1.3 = 0.39 is close, clinical 0.60 against 0.39 is not. Crisis 0.40 x 1.3
-    = 0.52 against clinical 0.45 is close but a crisis already, and the second reading never withdraws one."""
+    clinical 0.45 against crisis 0.30 x 1.3 = 0.39 is close, clinical 0.70 against 0.25 x 1.3 = 0.325 is not.
+    Crisis 0.40 x 1.3 = 0.52 against clinical 0.45 is close but a crisis already, and the second reading never
+    withdraws one."""
     assert triage.unsure(Prediction(probabilities, "en")) is unsure  # type: ignore[arg-type]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from scipy import sparse
 from assistant.index import MiniLMEmbedder
 from assistant.index.embeddings import E5Embedder
 from assistant.safety.triage_model import Features, TriageModel, normalise, train_from_set
-from assistant.safety.triage_set import data_hash, load_set
+from assistant.safety.triage_set import LABELS, data_hash, load_set
 
 TRIAGE_SET = Path(__file__).parents[2] / "eval" / "triage"
 
@@ -100,3 +101,17 @@ def test_the_features_are_the_hashing_vectorizers_rows_bit_for_bit() -> None:
     assert np.array_equal(fast.indptr, reference.indptr)
     assert np.array_equal(fast.indices, reference.indices)
     assert np.array_equal(fast.data.view(np.int64), reference.data.view(np.int64))
+
+
+def test_the_neighbour_vote_follows_the_nearest_training_messages(small_model: TriageModel) -> None:
+    """A reading next to one training reading takes that one's label from the vote, far more than from a loose
+    neighbour; each vote sums to one, even when the memory is smaller than the number of neighbours asked for."""
+    memory = np.zeros((3, 384), dtype=np.float32)
+    memory[0, 0] = memory[1, 1] = memory[2, 2] = 1.0
+    model = replace(small_model, memory=memory, memory_labels=np.array([0, 3, 4], dtype=np.int8))
+    query = np.zeros((2, 384), dtype=np.float32)
+    query[0, :2] = (0.6, 0.8)  # nearer the second reading (lethal_dose)
+    query[1, 2] = 1.0  # the third (clinical) itself
+    votes = model.neighbour_vote(query)
+    assert np.allclose(votes.sum(axis=1), 1.0)
+    assert [LABELS[i] for i in votes.argmax(axis=1)] == [LABELS[3], LABELS[4]] and votes[1, 4] > 0.99
