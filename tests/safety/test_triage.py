@@ -68,11 +68,14 @@ def test_a_crisis_that_asks_for_an_amount_gets_the_resources_and_the_refusal(tri
     assert result.refusal in ("lethal_dose", "dosing_request")
 
 
-def test_the_earlier_turns_turn_a_harmless_message_into_a_crisis(triage: SafetyTriage) -> None:
-    alone = triage.classify("ok, all of them at once then")
-    together = triage.classify("ok, all of them at once then", [Turn(user="I have been hoarding my pills for weeks")])
-    assert not alone.escalated
-    assert together.escalated and "crisis with the earlier turns" in together.reasons
+def test_the_earlier_turns_are_read_with_the_message(triage: SafetyTriage) -> None:
+    # Read alone, "ok, all of them at once then" is ambiguous; since the fourth round the classifier escalates it
+    # alone as well (a false alarm on the safe side), so what is specified here is that the earlier turn, on its
+    # own harmless-looking, is read together with it.
+    earlier = "I have been hoarding my pills for weeks"
+    together = triage.classify("ok, all of them at once then", [Turn(user=earlier)])
+    assert together.escalated and together.crisis_now and together.label == "crisis"
+    assert triage.readings("ok, all of them at once then", [Turn(user=earlier)])[-1].startswith(earlier)
 
 
 def test_an_escalated_conversation_keeps_its_resources(triage: SafetyTriage) -> None:

@@ -40,7 +40,8 @@ def test_the_split_is_fixed_by_the_group_alone() -> None:
 def test_the_external_files_are_never_trained_on() -> None:
     messages = load_set(SET)
     external = [m for m in messages if m.split == "external"]
-    assert {m.source for m in external} == {"external_test", "external_test2", "external_test3", "external_test4", "external_test4b"}
+    assert {m.source for m in external} == {"external_test", "external_test2", "external_test3", "external_test4",
+                                            "external_test4b"}
     assert not [m for m in messages if m.source.startswith("external") and m.split != "external"]
 
 
