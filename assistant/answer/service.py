@@ -154,9 +154,9 @@ class AnswerService:
         # What retrieval will embed: the message, or the follow-up condensed with its conversation, typos
         # repaired. An LLM rewrite of a follow-up is known only later, and embedded then.
         retrieved = None if self.llm and history else self.retriever.repaired(self._standalone(message, history), first)
-        self.extractive.request_vectors(message, early, [*self.triage.readings(message, history)[1:],
-                                                         *([retrieved] if retrieved else [])])
-        triage = self.triage.classify(message, history)
+        read = self.triage.read(message, history)
+        self.extractive.request_vectors(message, early, [*read.texts[1:], *([retrieved] if retrieved else [])])
+        triage = self.triage.judge(read)
         category: SafetyCategory = triage.category
         crisis_text = self.crisis.resources(triage.language) if triage.escalated else None
 

@@ -41,6 +41,21 @@ CATEGORY: dict[Label, SafetyCategory] = {"crisis": "crisis", "dosing_request": "
 
 
 @dataclass(frozen=True)
+class MessageReadings:
+    """A message as triage reads it, built once per request (``SafetyTriage.read``)."""
+
+    every: list[str]  # the message as written (folded) first, then every decoding of it
+    decoded: list[str]  # the decodings that read like a real message
+    joined: list[str]  # the message joined with the earlier user turns, when there are any
+    escalated_before: bool  # an earlier turn of the conversation escalated
+
+    @property
+    def texts(self) -> list[str]:
+        """The texts classified, each with its vector: the plain message first."""
+        return [self.every[0], *self.decoded, *self.joined]
+
+
+@dataclass(frozen=True)
 class Triage:
     category: SafetyCategory
     escalated: bool = False
@@ -93,43 +108,39 @@ class SafetyTriage:
 
     def _predict(self, texts: list[str]) -> tuple[list[Prediction], bool]:
         """The vectors come from the embedder's recent-query cache: the request embedded the message (which
-        retrieval shares) and the other readings (``readings``) in its one batch. The readings the cheap model
+        retrieval shares) and the other readings (``read``) in its one batch. The readings the cheap model
         is unsure of take the second reading's probabilities; the second value says whether any did."""
         vectors = self.embedder.query_vectors(texts)
         predictions = self.model.predict(texts, vectors)
         unsure = [i for i, prediction in enumerate(predictions) if self.unsure(prediction)]
         if unsure:
             again = [texts[i] for i in unsure]
-            second = self.model.predict_second(again, vectors[unsure], self.second_embedder.embed(again))
+            second = self.model.predict_second(again, vectors[unsure], self.second_embedder.embed(again),
+                                               [predictions[i].language for i in unsure])
             for i, probabilities in zip(unsure, second, strict=True):
                 predictions[i] = Prediction(probabilities, predictions[i].language)
         return predictions, bool(unsure)
 
-    def _readings(self, message: str, history: Sequence[Turn]) -> tuple[list[str], list[str], list[str]]:
-        """All readings of a message (plain first), the decoded ones worth reading, and the earlier user turns."""
-        readings = variants(message)
-        plain_share = self.model.known_share(readings[0])
-        decoded = [r for r in readings[1:] if (share := self.model.known_share(r)) >= self.policy.decoded_known_share
+    def read(self, message: str, history: Sequence[Turn] = ()) -> MessageReadings:
+        """What ``judge`` reads: the message, its decoded readings worth reading, and the message joined with the
+        earlier turns. A request reads a message once and embeds these texts together with its question."""
+        every = variants(message)
+        plain_share = self.model.known_share(every[0])
+        decoded = [r for r in every[1:] if (share := self.model.known_share(r)) >= self.policy.decoded_known_share
                    and share > plain_share]
         earlier = [t.user for t in history][-self.policy.context_turns:] if self.policy.context_turns else []
-        return readings, decoded, earlier
-
-    def readings(self, message: str, history: Sequence[Turn] = ()) -> list[str]:
-        """The texts ``classify`` reads with their vectors: the message, its decoded readings, and the message
-        joined with the earlier turns. A request embeds them together with its question, in one batch."""
-        return self._texts(*self._readings(message, history))
-
-    def _texts(self, readings: list[str], decoded: list[str], earlier: list[str]) -> list[str]:
-        plain = readings[0]
-        return [plain, *decoded] + ([joined_reading(earlier, plain, self.policy.context_turns)] if earlier else [])
+        joined = [joined_reading(earlier, every[0], self.policy.context_turns)] if earlier else []
+        return MessageReadings(every, decoded, joined, any(t.escalated for t in history))
 
     def classify(self, message: str, history: Sequence[Turn] = ()) -> Triage:
-        readings, decoded, earlier = self._readings(message, history)
-        plain = readings[0]
-        predictions, second_reading = self._predict(self._texts(readings, decoded, earlier))
+        return self.judge(self.read(message, history))
+
+    def judge(self, read: MessageReadings) -> Triage:
+        plain, decoded = read.every[0], read.decoded
+        predictions, second_reading = self._predict(read.texts)
         labels = [self.decide(p) for p in predictions]
         plain_label, decoded_labels = labels[0], labels[1:1 + len(decoded)]
-        joined_label = labels[-1] if earlier else "clinical"
+        joined_label = labels[-1] if read.joined else "clinical"
         parts = split_sentences(plain)
         # One sentence alone counts only for a crisis, and only at its own (higher) bar: a clinical question
         # with one crisis sentence tacked on must escalate, a sentence that merely mentions a dose must not.
@@ -140,14 +151,14 @@ class SafetyTriage:
             reasons.append("second reading")
         if "crisis" in part_labels and plain_label != "crisis":
             reasons.append("crisis in one sentence")
-        injection = bool(self.injection.search(plain) or any(self.injection.search(r) for r in readings[1:]))
+        injection = any(self.injection.search(r) for r in read.every)
         if injection:
             reasons.append("injection rule")
         hidden = {label for label in decoded_labels if label != "clinical" and label != plain_label}
         if hidden:
             injection = True
             reasons.append(f"decoded reading: {', '.join(sorted(hidden))}")
-        escalated_before = any(t.escalated for t in history)
+        escalated_before = read.escalated_before
         # The earlier turns count for a plan spread over messages that did not escalate one by one; once a turn
         # has escalated, the resources stay anyway and the next question is read on its own.
         spread = joined_label == "crisis" and not escalated_before

@@ -189,16 +189,16 @@ class TriageModel:
         scores = _scores(rows, self._lang_weights, limit=CHAR_FEATURES) + self.lang_intercept
         return [LANGUAGES[int(i)] for i in np.argmax(scores, axis=1)]
 
-    def predict_second(self, texts: Sequence[str], vectors: np.ndarray,
-                       second_vectors: np.ndarray) -> list[dict[Label, float]]:
-        """Label probabilities of the second reading: the same features plus each text's e5 vector."""
+    def predict_second(self, texts: Sequence[str], vectors: np.ndarray, second_vectors: np.ndarray,
+                       languages: Sequence[Language]) -> list[dict[Label, float]]:
+        """Label probabilities of the second reading: the same features plus each text's e5 vector (the
+        languages are those ``predict`` gave the same texts)."""
         if not texts:
             return []
-        cheap_rows = self.features.rows(texts, vectors)
-        rows = sparse.hstack([cheap_rows, sparse.csr_matrix(second_vectors * float(self.meta["second_weight"]))],
-                             format="csr")
+        rows = sparse.hstack([self.features.rows(texts, vectors),
+                              sparse.csr_matrix(second_vectors * float(self.meta["second_weight"]))], format="csr")
         probabilities = self._blend(_softmax(_scores(rows, self._second_weights) + self.second_intercept), vectors,
-                                    self._languages(cheap_rows))
+                                    languages)
         return [dict(zip(LABELS, map(float, p), strict=True)) for p in probabilities]
 
     def _blend(self, probabilities: np.ndarray, vectors: np.ndarray, languages: Sequence[Language]) -> np.ndarray:

@@ -75,7 +75,7 @@ def test_the_earlier_turns_are_read_with_the_message(triage: SafetyTriage) -> No
     earlier = "I have been hoarding my pills for weeks"
     together = triage.classify("ok, all of them at once then", [Turn(user=earlier)])
     assert together.escalated and together.crisis_now and together.label == "crisis"
-    assert triage.readings("ok, all of them at once then", [Turn(user=earlier)])[-1].startswith(earlier)
+    assert triage.read("ok, all of them at once then", [Turn(user=earlier)]).texts[-1].startswith(earlier)
 
 
 def test_an_escalated_conversation_keeps_its_resources(triage: SafetyTriage) -> None:

@@ -51,11 +51,13 @@ def test_a_trained_model_round_trips_through_its_files(small_set: Path, small_mo
     assert loaded.data_hash == data_hash(small_set) and not list(tmp_path.glob("*.pkl"))
     texts = ["i want to die tonight", "what did transform-2 find"]
     vectors, second_vectors = embedder.embed(texts), second_embedder.embed(texts)
-    for a, b in zip(small_model.predict(texts, vectors), loaded.predict(texts, vectors), strict=True):
+    predictions = small_model.predict(texts, vectors)
+    for a, b in zip(predictions, loaded.predict(texts, vectors), strict=True):
         assert a.language == b.language
         assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)
-    for p, q in zip(small_model.predict_second(texts, vectors, second_vectors),
-                    loaded.predict_second(texts, vectors, second_vectors), strict=True):
+    languages = [p.language for p in predictions]
+    for p, q in zip(small_model.predict_second(texts, vectors, second_vectors, languages),
+                    loaded.predict_second(texts, vectors, second_vectors, languages), strict=True):
         assert np.allclose(list(p.values()), list(q.values()), atol=1e-5)
 
 
