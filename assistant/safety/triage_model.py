@@ -8,8 +8,8 @@ intercepts, the label and language lists, and the hash of the data it was traine
 character features tells the writer's language, so crisis resources can be given in it.
 
 MiniLM is English-only, so a third head, the second reading, adds a multilingual-e5-small vector to the same
-features. It costs an e5 embedding, so the policy asks for it only when the cheap heads are unsure or the
-message is not in English (``SafetyTriage``); it is trained from the same split and saved in the same files.
+features. It costs an e5 embedding, so the policy asks for it only when the cheap heads are unsure and their call
+is not a crisis (``SafetyTriage.unsure``); it is trained from the same split and saved in the same files.
 
 Both label heads are blended with a vote of the nearest training messages by MiniLM vector (the vectors and
 labels of the training readings are kept in the artefact), for messages in English, the one language MiniLM
