@@ -25,6 +25,7 @@ from pathlib import Path
 from assistant.answer.timepoints import time_points
 from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
+from assistant.index.spans import WORD_SPANS
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.synonyms import SynonymTable
 from assistant.text import STOP_WORDS, split_sentences, tokenize
@@ -434,7 +435,8 @@ class QuestionAnalyser:
         return tuple(name for name, cues in self._kinds.items() if cues.search(text))
 
     def _spans(self, kinds: Iterable[str]) -> frozenset[str]:
-        return frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
+        spans = frozenset(s for name in kinds for s in self.answers.answer_kinds[name].spans)
+        return spans if spans <= WORD_SPANS else spans - WORD_SPANS  # a figure asked for is the answer
 
     def analyse(self, question: str, snap: Snapshot) -> Analysis:
         asking = question_part(question)

@@ -25,8 +25,8 @@ from assistant.text import split_sentences, tokenize
 
 # Bump when the sentence split or the span recognisers change: ingest then rebuilds. 3: cut by
 # assistant.text.split_sentences (abbreviations, markers); 4: effect sizes named before what they compare;
-# 5: the level of a confidence interval ("95% CI") is not a percentage.
-SENTENCE_FORMAT_VERSION = 5
+# 5: the level of a confidence interval ("95% CI") is not a percentage; 6: words that name a harm.
+SENTENCE_FORMAT_VERSION = 6
 ADD_BATCH = 512
 
 

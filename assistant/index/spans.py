@@ -42,7 +42,16 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("scale", r"\b(?:MADRS|Montgomery[- ]As?berg|HDRS|HAM-?D|Hamilton|SSI|Scale for Suicid\w+ Ideation|BSS|QIDS|"
               r"CADSS|BPRS|BDI|C-SSRS|YMRS|CGI)\b"),
     ("trial", r"\b(?:TRANSFORM|SUSTAIN|ASPIRE)[- ]?(?:\d|I{1,3})\b"),
+    # Words that name a harm: what a sentence answering "what side effects ..." reports, though it may carry no
+    # number at all ("AEs appeared shortly after dosing and had resolved by 1.5 hours").
+    ("adverse_event", r"\b(?:adverse (?:events?|effects?|reactions?)|AEs?|side[- ]effects?|dissociat\w*|nausea|"
+                      r"vomiting|headaches?|dizz\w+|vertigo|sedat\w+|somnolence|dysgeusia|hypertensi\w+|"
+                      r"blood pressure|psychotomimetic|hallucinat\w*|cystitis|bladder|urinary|tolerab\w+|"
+                      r"toxicit\w+|harms?|deaths?)\b"),
 )
+# Spans that name a thing rather than report a figure: they answer a question only when it asks for no figure
+# ("which side effects?", not "what share stopped because of side effects?").
+WORD_SPANS = frozenset({"adverse_event"})
 RECOGNISERS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in PATTERNS)
 
 

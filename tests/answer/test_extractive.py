@@ -134,6 +134,14 @@ def test_words_that_pick_out_a_study_do_not_make_its_description_the_bottom_line
     assert "7%" in head and "discontinued" in head
 
 
+def test_a_question_about_side_effects_is_answered_by_a_sentence_that_names_them(service: AnswerService) -> None:
+    # The efficacy results of the trial share the question's words; the answer is the sentence naming the harms.
+    head = bottom_line(service, "Which side effects came up most often in the repeated-infusion study of twice "
+                                "versus three times a week?")
+    assert "Singh 2016" in head and "dissociation" in head.lower()
+    assert "maintained efficacy" not in head
+
+
 def test_a_dose_the_question_states_does_not_pull_in_a_sentence_about_doses(service: AnswerService) -> None:
     head = bottom_line(service, "In the phase 2 intranasal esketamine trial, what share responded at 24 hours "
                                 "on 56 mg?")

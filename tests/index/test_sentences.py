@@ -75,6 +75,10 @@ def test_the_level_of_a_confidence_interval_is_not_a_percentage() -> None:
     ("Scores on the MADRS fell by 7.6 points.", {("scale", "MADRS"), ("points", "7.6 points")}),
     ("The OR for response at 24 hours with ketamine versus placebo was 3.94.",
      {("effect_size", "OR for response at 24 hours with ketamine versus placebo was 3.94")}),
+    ("AEs appeared shortly after dosing and had resolved by 1.5 hours.", {("adverse_event", "AEs"),
+                                                                          ("hours", "1.5 hours")}),
+    ("The most common side effects were dissociation and nausea.", {
+        ("adverse_event", "side effects"), ("adverse_event", "dissociation"), ("adverse_event", "nausea")}),
 ])
 def test_typed_spans_name_numbers_with_their_units(sentence: str, expected: set[tuple[str, str]]) -> None:
     spans = find_spans(sentence)
