@@ -4,9 +4,9 @@ The focus is the question's content words once the words that only frame a quest
 find", "patients", "how long") and the words every question here shares ("ketamine", "depression")
 are set aside; a phrase of the synonym table (prompts/synonyms.yaml) counts as one concept, covered
 by any of its spellings. A concept is *absent* when no document of the index uses it, in any of its
-forms or inflections ("pregnancy" also matches "pregnant", "clinic" matches "clinical"): a question
-about ketamine with warfarin, when no study mentions warfarin, cannot be answered from this corpus
-whatever the retriever returns. The expected kind of answer (a time for "how soon", a rate for
+inflections (words with the same Snowball stem: "clinic" matches "clinical", "surgery" does not match
+"surge"): a question about ketamine with warfarin, when no study mentions warfarin, cannot be answered
+from this corpus whatever the retriever returns. The expected kind of answer (a time for "how soon", a rate for
 "what rate") comes from cue patterns in prompts/answers.yaml and is matched against the typed spans
 the sentence index stores for every sentence.
 """
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import snowballstemmer
+
 from assistant.answer.timepoints import time_points
 from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
@@ -32,6 +34,7 @@ from assistant.text import STOP_WORDS, split_sentences, tokenize
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
+_STEMMER = snowballstemmer.stemmer("english")
 UNKNOWN = 1_000_000  # the rarity of a word the embedding vocabulary does not hold whole
 RARE = 15_000  # vocabulary rank beyond which a word is specific (drug, condition, test names)
 SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
@@ -291,8 +294,10 @@ class QuestionAnalyser:
         prefix = stem_prefix(word)
         if prefix:
             start = bisect.bisect_left(vocab, prefix)
+            stem = _STEMMER.stemWord(word)
             while start < len(vocab) and vocab[start].startswith(prefix):
-                found.add(vocab[start])
+                if _STEMMER.stemWord(vocab[start]) == stem:
+                    found.add(vocab[start])
                 start += 1
         return frozenset(found)
 

@@ -47,6 +47,12 @@ def test_inflections_and_synonyms_count_as_mentions(analyse) -> None:  # type: i
     assert not analyse("esketamine nasal spray side effects in older adults?").absent
 
 
+def test_a_word_that_only_begins_like_a_corpus_word_is_not_one_of_its_forms(analyse) -> None:  # type: ignore[no-untyped-def]
+    # "surge" (of glutamate) is in the corpus; "surgery" is not a form of it, so the question is not covered.
+    analysis = analyse("Do I need to stop esketamine before knee surgery?")
+    assert "surgery" in {c.surface for c in analysis.absent} and analysis.not_covered
+
+
 def test_framing_words_are_not_focus(analyse) -> None:  # type: ignore[no-untyped-def]
     analysis = analyse("What did the Berman crossover find?")
     assert [c.surface for c in analysis.focus] == ["berman", "crossover"]
