@@ -41,7 +41,7 @@ def test_the_external_files_are_never_trained_on() -> None:
     messages = load_set(SET)
     external = [m for m in messages if m.split == "external"]
     assert {m.source for m in external} == {"external_test", "external_test2", "external_test3", "external_test4",
-                                            "external_test4b"}
+                                            "external_test4b", "external_test5_en", "external_test5_ml"}
     assert not [m for m in messages if m.source.startswith("external") and m.split != "external"]
 
 
