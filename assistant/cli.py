@@ -234,6 +234,28 @@ def bench_triage(ctx: click.Context, data_dir: Path, misses: bool, splits: str) 
     click.echo(triage_bench.render_timings(triage_bench.timings(triage, texts)))
 
 
+@bench.command("answerability")
+@click.option("--data", "data_path", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("eval/answerability"), show_default=True, help="The labelled question set.")
+@click.option("--splits", default="dev,test", show_default=True, help="Splits to score, comma-separated.")
+@click.option("--misses", is_flag=True, help="List the questions answered or abstained wrongly.")
+@click.pass_context
+def bench_answerability(ctx: click.Context, data_path: Path, splits: str, misses: bool) -> None:
+    """Abstention on questions the corpus does not cover and wrong abstention on those it does, per split, with the
+    topic-word model's precision and recall on the words it reads."""
+    from assistant.answer.topic_words import load_questions
+    from assistant.evaluation import answerability_bench
+    from assistant.services import build_services
+
+    service = build_services(_settings(ctx)).answers
+    questions = load_questions(data_path)
+    for split in [s.strip() for s in splits.split(",") if s.strip()]:
+        if split not in ("train", "dev", "test"):
+            raise click.BadParameter(f"unknown split {split!r} (train, dev, test)", param_hint="--splits")
+        report = answerability_bench.run_split(service, [q for q in questions if q.split == split], split)
+        click.echo(answerability_bench.render(report, misses))
+
+
 def _bench_questions(path: Path) -> list[str]:
     from assistant.evaluation.questions import load_questions
 
@@ -367,6 +389,28 @@ def triage_train(ctx: click.Context, data_dir: Path) -> None:
     model = train_from_set(data_dir, embedder, E5Embedder())
     model.save(ASSET_DIR)
     click.echo(f"trained on {model.meta['messages']} messages (data {model.data_hash[:12]}) -> {ASSET_DIR}")
+
+
+@main.group("answerability")
+def answerability_group() -> None:
+    """The topic-word model of question analysis: is an absent word what a question is about?"""
+
+
+@answerability_group.command("train")
+@click.option("--data", "data_path", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("eval/answerability"), show_default=True, help="The labelled question set.")
+@click.pass_context
+def answerability_train(ctx: click.Context, data_path: Path) -> None:
+    """Train the topic-word model on the train split, read against the current index, and write it, with its data
+    hash, into the package."""
+    from assistant.answer.topic_words import ASSET
+    from assistant.answer.topic_words_train import train
+    from assistant.services import build_services
+
+    services = build_services(_settings(ctx))
+    model, count = train(data_path, services.answers.questions, services.index.snapshot(), services.embedder.embed)
+    model.save(ASSET)
+    click.echo(f"trained on {count} words (data {model.data_hash[:12]}) -> {ASSET}")
 
 
 @main.command("export")

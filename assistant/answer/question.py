@@ -6,9 +6,12 @@ are set aside; a phrase of the synonym table (prompts/synonyms.yaml) counts as o
 by any of its spellings. A concept is *absent* when no document of the index uses it, in any of its
 inflections (words with the same Snowball stem: "clinic" matches "clinical", "surgery" does not match
 "surge"): a question about ketamine with warfarin, when no study mentions warfarin, cannot be answered
-from this corpus whatever the retriever returns. The expected kind of answer (a time for "how soon", a rate for
-"what rate") comes from cue patterns in prompts/answers.yaml and is matched against the typed spans
-the sentence index stores for every sentence.
+from this corpus whatever the retriever returns. An absent word is a topic of its own when rules say
+so (a name, a code, a medicine's shape, the topic vocabulary) or, for the ordinary words they leave
+open ("nightmares" against "woozy"), when the topic-word model trained on eval/answerability does
+(assistant.answer.topic_words). The expected kind of answer (a time for "how soon", a rate for "what
+rate") comes from cue patterns in prompts/answers.yaml and is matched against the typed spans the
+sentence index stores for every sentence.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import bisect
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import snowballstemmer
 
 from assistant.answer.timepoints import time_points
+from assistant.answer.topic_words import TopicWordModel, word_features
 from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
 from assistant.index.spans import WORD_SPANS
@@ -253,9 +258,14 @@ class _Vocabulary:
 class QuestionAnalyser:
     """Reads questions against one index generation; the vocabulary index is rebuilt when it changes."""
 
-    def __init__(self, answers: AnswersFile, synonyms: SynonymTable) -> None:
+    def __init__(self, answers: AnswersFile, synonyms: SynonymTable, topic_words: TopicWordModel | None = None,
+                 embed_words: Callable[[list[str]], np.ndarray] | None = None) -> None:
         self.answers = answers
         self.synonyms = synonyms
+        # Reads the absent ordinary words the rules leave open (assistant.answer.topic_words); without it they
+        # are all ways of asking.
+        self.topic_words = topic_words
+        self._embed_words = embed_words
         self._ignored = frozenset(w.lower() for w in [*answers.frame_words, *answers.domain_words]) | STOP_WORDS
         # One pattern per kind, its cues as alternatives: a question is read against a dozen patterns, not 70.
         self._kinds = {name: re.compile("|".join(f"(?:{p})" for p in kind.cues), re.IGNORECASE)
@@ -335,9 +345,44 @@ class QuestionAnalyser:
         """A word general English does not use, ending like the name of a medicine or a diagnosis."""
         return rarity(word) >= UNKNOWN and bool(self._medical.search(word)) and not english_compound(word)
 
-    def _focus(self, text: str, snap: Snapshot) -> list[Concept]:
+    def _focus(self, text: str, snap: Snapshot, read_words: bool = False) -> list[Concept]:
+        """The concepts of ``text`` that it is about; ``read_words`` lets the topic-word model read the words the
+        rules leave open, which it learnt to do on the clause that asks (not on what the writer says about
+        themselves: "I'm a nurse on an inpatient ward")."""
         named = _names(text)
-        return [c for c in self._concepts(text, snap) if not c.absent or c.topic or self._is_topic(c, named)]
+        concepts = self._concepts(text, snap)
+        unsure = self._unsure(concepts, named)
+        topics = self._read_words(unsure, text, snap) if read_words else set()
+        return [c for c in concepts if not c.absent or c.topic or (c not in unsure and self._is_topic(c, named))
+                or c in topics]
+
+    def _unsure(self, concepts: list[Concept], named: frozenset[str]) -> list[Concept]:
+        """Absent single words the rules do not call topics: whether they are is the topic-word model's call."""
+        return [c for c in concepts if c.absent and not c.topic and " " not in c.surface
+                and not self._is_topic(c, named)]
+
+    def unsure_words(self, question: str, snap: Snapshot) -> list[str]:
+        """The words of a question's asking clause that the topic-word model reads (its training examples)."""
+        asking = question_part(question)
+        return [c.surface for c in self._unsure(self._concepts(asking, snap), _names(asking))]
+
+    def _read_words(self, unsure: list[Concept], text: str, snap: Snapshot) -> set[Concept]:
+        if self.topic_words is None or self._embed_words is None or not unsure:
+            return set()
+        vectors = self._embed_words([c.surface for c in unsure])
+        return {c for c, vector in zip(unsure, vectors, strict=True)
+                if self.topic_words.is_topic(self.word_features(c.surface, text, snap), vector)}
+
+    def word_features(self, word: str, text: str, snap: Snapshot) -> dict[str, float]:
+        """The topic-word model's named features of ``word`` in ``text``, read against this generation."""
+        vocab = self._vocabulary(snap).words
+        kin = 0.0
+        for length in range(len(word) - 1, MIN_STEM - 1, -1):
+            at = bisect.bisect_left(vocab, word[:length])
+            if at < len(vocab) and vocab[at].startswith(word[:length]):
+                kin = length / len(word)
+                break
+        return word_features(word, text, rarity(word), UNKNOWN, kin)
 
     def _concepts(self, text: str, snap: Snapshot) -> list[Concept]:
         vocabulary = self._vocabulary(snap)
@@ -453,7 +498,7 @@ class QuestionAnalyser:
         asked = tuple(Part(text, self._spans(self._kinds_of(text)), frozenset(tokenize(text)) - self._ignored)
                       for text in split) if len(split) > 1 else ()
         subject = SUBJECT.search(question)
-        focus = self._focus(asking, snap)
+        focus = self._focus(asking, snap, read_words=True)
         own = question.split(CONTEXT_MARK)[0]
         parts = [c for c in _PARTS.split(own) if c.strip()]
         said = " ".join(c for c in parts if c not in asking)

@@ -25,6 +25,7 @@ from assistant.answer.extractive import Composed, ExtractiveEngine
 from assistant.answer.follow_ups import FollowUps
 from assistant.answer.llm import LLMEngine
 from assistant.answer.question import Analysis, QuestionAnalyser, missing_names
+from assistant.answer.topic_words import TopicWordModel
 from assistant.domain import (
     Answer,
     AnswerEvent,
@@ -282,6 +283,7 @@ def build_answer_service(settings: Settings, retriever: HybridRetriever, book: P
         book=book, retriever=retriever, triage=SafetyTriage(book, embedder, TriageModel.load(), E5Embedder()),
         scope=ScopeGuard(book), caveats=CaveatRules(book), follow_ups=FollowUps(book),
         extractive=ExtractiveEngine(embedder, answers, settings.answer.max_sentences), crisis=CrisisReply(book),
-        questions=QuestionAnalyser(answers, retriever.synonyms), screen=PassageScreen(SentenceScreens.from_book(book)),
+        questions=QuestionAnalyser(answers, retriever.synonyms, TopicWordModel.load(), embedder.query_vectors),
+        screen=PassageScreen(SentenceScreens.from_book(book)),
         llm=llm,
     )
