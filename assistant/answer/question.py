@@ -40,6 +40,12 @@ from assistant.text import STOP_WORDS, split_sentences, tokenize
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
 _STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65_536)
+def _stem(word: str) -> str:
+    """A word's Snowball stem, remembered: every question compares its words with dozens of corpus words."""
+    return _STEMMER.stemWord(word)
 UNKNOWN = 1_000_000  # the rarity of a word the embedding vocabulary does not hold whole
 RARE = 15_000  # vocabulary rank beyond which a word is specific (drug, condition, test names)
 SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
@@ -304,9 +310,9 @@ class QuestionAnalyser:
         prefix = stem_prefix(word)
         if prefix:
             start = bisect.bisect_left(vocab, prefix)
-            stem = _STEMMER.stemWord(word)
+            stem = _stem(word)
             while start < len(vocab) and vocab[start].startswith(prefix):
-                if _STEMMER.stemWord(vocab[start]) == stem:
+                if _stem(vocab[start]) == stem:
                     found.add(vocab[start])
                 start += 1
         return frozenset(found)
@@ -346,25 +352,22 @@ class QuestionAnalyser:
         return rarity(word) >= UNKNOWN and bool(self._medical.search(word)) and not english_compound(word)
 
     def _focus(self, text: str, snap: Snapshot, read_words: bool = False) -> list[Concept]:
-        """The concepts of ``text`` that it is about; ``read_words`` lets the topic-word model read the words the
-        rules leave open, which it learnt to do on the clause that asks (not on what the writer says about
-        themselves: "I'm a nurse on an inpatient ward")."""
+        return self._focus_and_open(text, snap, read_words)[0]
+
+    def _focus_and_open(self, text: str, snap: Snapshot, read_words: bool) -> tuple[list[Concept], list[Concept]]:
+        """The concepts of ``text`` that it is about, and the absent single words the rules do not call topics
+        (whether they are is the topic-word model's call). ``read_words`` lets the model read those, which it learnt
+        to do on the clause that asks (not on what the writer says about themselves: "I'm a nurse on a ward")."""
         named = _names(text)
         concepts = self._concepts(text, snap)
-        unsure = self._unsure(concepts, named)
+        ruled = {c.surface: c.topic or self._is_topic(c, named) for c in concepts if c.absent}
+        unsure = [c for c in concepts if c.absent and not ruled[c.surface] and " " not in c.surface]
         topics = self._read_words(unsure, text, snap) if read_words else set()
-        return [c for c in concepts if not c.absent or c.topic or (c not in unsure and self._is_topic(c, named))
-                or c in topics]
-
-    def _unsure(self, concepts: list[Concept], named: frozenset[str]) -> list[Concept]:
-        """Absent single words the rules do not call topics: whether they are is the topic-word model's call."""
-        return [c for c in concepts if c.absent and not c.topic and " " not in c.surface
-                and not self._is_topic(c, named)]
+        return [c for c in concepts if not c.absent or ruled[c.surface] or c in topics], unsure
 
     def unsure_words(self, question: str, snap: Snapshot) -> list[str]:
         """The words of a question's asking clause that the topic-word model reads (its training examples)."""
-        asking = question_part(question)
-        return [c.surface for c in self._unsure(self._concepts(asking, snap), _names(asking))]
+        return [c.surface for c in self._focus_and_open(question_part(question), snap, False)[1]]
 
     def _read_words(self, unsure: list[Concept], text: str, snap: Snapshot) -> set[Concept]:
         if self.topic_words is None or self._embed_words is None or not unsure:
@@ -498,6 +501,8 @@ class QuestionAnalyser:
         asked = tuple(Part(text, self._spans(self._kinds_of(text)), frozenset(tokenize(text)) - self._ignored)
                       for text in split) if len(split) > 1 else ()
         subject = SUBJECT.search(question)
+        # The words left to the topic-word model are embedded apart from the request's batch: a few short words
+        # in a batch of their own cost less than as rows padded to the length of the question.
         focus = self._focus(asking, snap, read_words=True)
         own = question.split(CONTEXT_MARK)[0]
         parts = [c for c in _PARTS.split(own) if c.strip()]
