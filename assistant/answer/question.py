@@ -39,13 +39,6 @@ from assistant.text import STOP_WORDS, split_sentences, tokenize
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
-_STEMMER = snowballstemmer.stemmer("english")
-
-
-@lru_cache(maxsize=65_536)
-def _stem(word: str) -> str:
-    """A word's Snowball stem, remembered: every question compares its words with dozens of corpus words."""
-    return _STEMMER.stemWord(word)
 UNKNOWN = 1_000_000  # the rarity of a word the embedding vocabulary does not hold whole
 RARE = 15_000  # vocabulary rank beyond which a word is specific (drug, condition, test names)
 SUBJECT = re.compile(r"\b(esketamine|spravato|arketamine|ketamine)\b", re.IGNORECASE)
@@ -57,6 +50,13 @@ ASKING = re.compile(r"\?|^\W*(what|which|who|whom|whose|when|where|why|how|is|ar
 
 YES_NO = re.compile(r"\W*(do|does|did|is|are|was|were|can|could|should|will|would|has|have|had|may|might)\b",
                     re.IGNORECASE)
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65_536)
+def _stem(word: str) -> str:
+    """A word's Snowball stem, remembered: every question compares its words with dozens of corpus words."""
+    return _STEMMER.stemWord(word)
 
 
 @dataclass(frozen=True)

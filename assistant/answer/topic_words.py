@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from assistant.labelled_files import validated_lines
 from assistant.text import tokenize
 
 ASSET = Path(__file__).parent / "assets" / "topic-words.json"
@@ -82,18 +83,12 @@ def load_questions(directory: Path) -> list[LabelledQuestion]:
     questions: list[LabelledQuestion] = []
     seen: set[str] = set()
     for path in set_files(directory):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                question = LabelledQuestion.model_validate_json(line)
-            except ValidationError as exc:
-                raise AnswerabilitySetError(f"{path}:{number}: {exc.errors()[0]['msg']}") from None
+        for number, question in validated_lines(path, LabelledQuestion, AnswerabilitySetError):
             if question.covered == bool(question.absent_terms):
-                raise AnswerabilitySetError(f"{path}:{number}: a covered question has no absent terms, "
+                raise AnswerabilitySetError(f"{path.name}:{number}: a covered question has no absent terms, "
                                             "and a question not covered names its missing concept")
             if question.id in seen:
-                raise AnswerabilitySetError(f"{path}:{number}: id {question.id!r} is used twice")
+                raise AnswerabilitySetError(f"{path.name}:{number}: id {question.id!r} is used twice")
             seen.add(question.id)
             questions.append(question)
     if not questions:

@@ -14,7 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.labelled_files import validated_lines
 
 Label = Literal["crisis", "dosing_request", "misuse_request", "lethal_dose", "clinical"]
 LABELS: tuple[Label, ...] = ("crisis", "dosing_request", "misuse_request", "lethal_dose", "clinical")
@@ -74,13 +76,7 @@ def load_set(directory: Path) -> list[LabelledMessage]:
     texts: set[str] = set()
     for path in set_files(directory):
         external = path.name.startswith("external")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                message = LabelledMessage.model_validate_json(line)
-            except ValidationError as exc:
-                raise TriageSetError(f"{path.name}:{number}: {exc.errors()[0]['msg']}") from None
+        for number, message in validated_lines(path, LabelledMessage, TriageSetError):
             if message.id in seen:
                 raise TriageSetError(f"{path.name}:{number}: duplicate id {message.id!r}")
             seen.add(message.id)
