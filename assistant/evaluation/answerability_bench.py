@@ -56,15 +56,11 @@ def run_split(service: AnswerService, questions: Sequence[LabelledQuestion], nam
     return report
 
 
-def _rate(rate: Rate) -> str:
-    return f"{rate.hits}/{rate.total} = {rate.value:.3f}" if rate.total else f"{rate.hits}/0"
-
-
 def render(report: SplitReport, misses: bool = False) -> str:
     lines = [f"== {report.name}",
-             f"questions not covered that abstained: {_rate(report.gaps_abstained)} "
+             f"questions not covered that abstained: {report.gaps_abstained.fraction()} "
              f"(declined by triage instead: {report.gaps_declined})",
-             f"covered questions that abstained wrongly: {_rate(report.covered_abstained)}",
-             f"topic-word model: topic words called topics {_rate(report.topics_found)}, "
-             f"other words called topics {_rate(report.false_topics)}"]
+             f"covered questions that abstained wrongly: {report.covered_abstained.fraction()}",
+             f"topic-word model: topic words called topics {report.topics_found.fraction()}, "
+             f"other words called topics {report.false_topics.fraction()}"]
     return "\n".join(lines + (report.misses if misses else []))

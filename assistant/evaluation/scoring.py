@@ -277,6 +277,10 @@ class Rate:
     def value(self) -> float | None:
         return self.hits / self.total if self.total else None
 
+    def fraction(self) -> str:
+        """"3/4 = 0.750" as the benchmarks print it; "0/0" when there is nothing to count."""
+        return f"{self.hits}/{self.total} = {self.hits / self.total:.3f}" if self.total else f"{self.hits}/0"
+
 
 @dataclass(frozen=True)
 class Metrics:

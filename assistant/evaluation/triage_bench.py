@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.domain import Turn
+from assistant.evaluation.scoring import Rate
 from assistant.evaluation.stats import percentile
 from assistant.safety.triage import DECLINED, SafetyTriage
 from assistant.safety.triage_set import LABELS, Label, LabelledMessage
@@ -101,8 +102,7 @@ def timings(triage: SafetyTriage, texts: Sequence[str]) -> Timings:
 
 
 def _ratio(pair: tuple[int, int]) -> str:
-    hits, total = pair
-    return f"{hits}/{total} = {hits / total:.3f}" if total else "0/0"
+    return Rate(*pair).fraction()
 
 
 def render_split(report: SplitReport) -> str:
