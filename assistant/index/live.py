@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
@@ -44,6 +44,31 @@ class Snapshot:
     chunks_of: dict[str, tuple[StoredChunk, ...]] = field(default_factory=dict)  # document -> its chunks, in order
 
 
+class _LastLoaded:
+    """The generation this process loaded last, shared by every ``LiveIndex`` over the same store.
+
+    A generation never changes once ingest has built it (a rebuild makes a new one, under a new name), so a
+    second index over the same store (each app a test builds, a CLI command beside a server) takes the loaded
+    copy instead of reading and tokenising every chunk and sentence again. Only the last one is kept: the
+    ``LiveIndex`` that loaded it holds it anyway, so the cache costs no memory of its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[tuple[str, str], Snapshot] | None = None
+
+    def get(self, where: tuple[str, str]) -> Snapshot | None:
+        with self._lock:
+            return self._entry[1] if self._entry is not None and self._entry[0] == where else None
+
+    def put(self, where: tuple[str, str], snapshot: Snapshot) -> None:
+        with self._lock:
+            self._entry = (where, snapshot)
+
+
+_last_loaded = _LastLoaded()
+
+
 class LiveIndex:
     def __init__(self, store: VectorStore, reload_interval_s: float = 5.0) -> None:
         self.store = store
@@ -54,6 +79,15 @@ class LiveIndex:
 
     def _load(self, name: str) -> Snapshot:
         collection = self.store.open(name)
+        where = (self.store.settings.chroma_url or str(self.store.chroma_path.resolve()), name)
+        known = _last_loaded.get(where)
+        if known is not None:
+            return replace(known, collection=collection)
+        snapshot = self._read(name, collection)
+        _last_loaded.put(where, snapshot)
+        return snapshot
+
+    def _read(self, name: str, collection: Collection) -> Snapshot:
         try:
             got = collection.get(include=["documents", "metadatas"])
         except Exception as exc:

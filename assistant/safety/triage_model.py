@@ -19,6 +19,7 @@ the boundary where it lies.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -258,6 +259,18 @@ class TriageModel:
 
     @classmethod
     def load(cls, directory: Path = ASSET_DIR) -> TriageModel:
+        """The model in ``directory``, read once per process for the same files: a model is never changed after
+        loading, and each service a process builds (a test's app, a CLI command's) would otherwise spend a
+        quarter of a second decompressing the same weights again."""
+        files = [directory / "triage-model.json", directory / "triage-model.npz"]
+        try:
+            stamps = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        except OSError:
+            stamps = ()  # missing files: _read names them
+        return _read(directory.resolve(), stamps)
+
+    @classmethod
+    def read(cls, directory: Path) -> TriageModel:
         meta = json.loads((directory / "triage-model.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT or meta.get("labels") != list(LABELS) \
                 or meta.get("languages") != list(LANGUAGES):
@@ -268,6 +281,14 @@ class TriageModel:
                                                        "second_intercept", "memory", "memory_labels")}
         vocabulary = frozenset(meta.pop("vocabulary"))
         return cls(**parts, vocabulary=vocabulary, meta=meta)
+
+
+@functools.lru_cache(maxsize=4)
+def _read(directory: Path, stamps: tuple[tuple[int, int], ...]) -> TriageModel:
+    """``TriageModel.read`` memoised by the files' modification times and sizes (``stamps``), so a retrained
+    model is read again."""
+    del stamps  # part of the cache key only
+    return TriageModel.read(directory)
 
 
 def _scores(rows: sparse.csr_matrix, weights: np.ndarray, limit: int | None = None) -> np.ndarray:

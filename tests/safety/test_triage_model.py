@@ -83,6 +83,16 @@ def test_an_artefact_of_another_format_is_refused(small_model: TriageModel, tmp_
         TriageModel.load(tmp_path)
 
 
+def test_a_model_is_read_once_per_process_until_its_files_change(small_model: TriageModel, tmp_path: Path) -> None:
+    small_model.save(tmp_path)
+    first = TriageModel.load(tmp_path)
+    assert TriageModel.load(tmp_path) is first, "every service a process builds shares the loaded weights"
+    retrained = replace(small_model, meta={**small_model.meta, "data_hash": "retrained"})
+    retrained.save(tmp_path)
+    again = TriageModel.load(tmp_path)
+    assert again is not first and again.data_hash == "retrained"
+
+
 def test_accents_and_case_do_not_change_the_features() -> None:
     assert normalise("SUICÍDIO Müde") == "suicidio mude"
 

@@ -60,15 +60,17 @@ POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, positive_data_acceptance, negative_data_rejection]
 # Examples per (operation, mode). Operations without parameters have exactly one possible request,
-# which hypothesis notices and sends once; their budget is a ceiling, not a count.
+# which hypothesis notices and sends once; their budget is a ceiling, not a count. Generating an invalid
+# message list for the two chat protocols costs schemathesis about 0.2 s a case (their schemas nest unions of
+# parts), ten times what answering it costs; 80 of each still reach every 400 and 422 branch of both.
 BUDGET: dict[str, dict[GenerationMode, int]] = {
     "POST /v1/chat": {POSITIVE: 450, NEGATIVE: 350},
     "POST /v1/feedback": {POSITIVE: 250, NEGATIVE: 250},
     "GET /v1/conversations/{conversation_id}": {POSITIVE: 250},
     "DELETE /v1/conversations/{conversation_id}": {POSITIVE: 250},
     "GET /v1/sources/{doc_id}": {POSITIVE: 300},
-    "POST /v1/chat/completions": {POSITIVE: 60, NEGATIVE: 150},
-    "POST /api/chat": {POSITIVE: 60, NEGATIVE: 150},
+    "POST /v1/chat/completions": {POSITIVE: 60, NEGATIVE: 80},
+    "POST /api/chat": {POSITIVE: 60, NEGATIVE: 80},
 }
 DEFAULT_BUDGET = {POSITIVE: 20}
 MIN_REQUESTS = 2000
