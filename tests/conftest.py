@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from assistant.settings import IndexSettings, Settings
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SHIPPED_CORPUS = REPO / "corpus"
+SERVICE_INDEX = REPO / "data" / "chroma"  # what `make index` builds
 
 
 def front_matter(doc_id: str, **overrides: Any) -> dict[str, Any]:
@@ -95,9 +97,16 @@ def store(settings: Settings, embedder: MiniLMEmbedder) -> VectorStore:
 
 @pytest.fixture(scope="session")
 def shipped_settings(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Settings:
-    """Settings whose data directory holds an index of the shipped corpus, built once per session."""
+    """Settings whose data directory holds an index of the shipped corpus, built once per session.
+
+    ``make test`` has just brought the service's own index (data/chroma) in step with the corpus, so the session
+    starts from a copy of it and its ingest embeds only what differs, as ingest does for any index: unchanged
+    documents keep their vectors, and a fingerprint mismatch (another chunk or sentence format) or a damaged copy
+    rebuilds everything. A copy, so that no test ever writes to the service's data directory."""
     root = tmp_path_factory.mktemp("shipped")
     settings = make_settings(root, corpus_dir=SHIPPED_CORPUS)
+    if SERVICE_INDEX.is_dir():
+        shutil.copytree(SERVICE_INDEX, settings.chroma_path)
     report = ingest(VectorStore(settings.index, settings.chroma_path, embedder), settings.index, SHIPPED_CORPUS)
     assert not report.problems, [p.message for p in report.problems]
     return settings
