@@ -262,9 +262,9 @@ class TriageModel:
         """The model in ``directory``, read once per process for the same files: a model is never changed after
         loading, and each service a process builds (a test's app, a CLI command's) would otherwise spend a
         quarter of a second decompressing the same weights again."""
-        files = [directory / "triage-model.json", directory / "triage-model.npz"]
         try:
-            stamps = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+            stats = [(directory / name).stat() for name in ("triage-model.json", "triage-model.npz")]
+            stamps = tuple((stat.st_mtime_ns, stat.st_size) for stat in stats)
         except OSError:
             stamps = ()  # missing files: _read names them
         return _read(directory.resolve(), stamps)
