@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Lower-cased, without the final full stop. Written out here rather than guessed (a capitalised word before a full
 # stop is usually a sentence end, "mg." always is), so a new one is added by name.
@@ -169,3 +170,25 @@ def names_in(texts: list[str]) -> frozenset[str]:
             first = re.match(r"\W*[\w-]+", sentence)
             capitalised.update(_PROPER.findall(sentence, first.end() if first else 0))
     return frozenset(w.lower() for w in capitalised if w.lower() not in lower)
+
+
+SHORT_SURNAME = 3  # letters; a surname this short ("Su", "Han", "Loo") is also a word or a syllable
+
+
+def cited_short_surnames(dated: Iterable[tuple[str, int]]) -> re.Pattern[str] | None:
+    """A pattern for the short surnames among studies' (surname, year), matched only where cited as a study is:
+    followed by its year ("Loo 2016", "Han (2016)"), "et al." or "and colleagues". Alone, such a surname names
+    nothing: "han" is in "Han Chinese", "su" in many a word of other languages. Group 1 is the surname."""
+    short = sorted({(surname.lower(), year) for surname, year in dated if len(surname) <= SHORT_SURNAME})
+    if not short:
+        return None
+    cited = "|".join(rf"({re.escape(surname)})(?=(?:\s+(?:et\s+al\b|and\s+colleagues)|,?\s+\(?{year}\b))"
+                     for surname, year in short)
+    return re.compile(rf"(?<![\w-])(?:{cited})", re.IGNORECASE)
+
+
+def cited_surnames(pattern: re.Pattern[str] | None, text: str) -> list[str]:
+    """The short surnames ``pattern`` (``cited_short_surnames``) finds cited in ``text``, lower-cased."""
+    if pattern is None:
+        return []
+    return [next(g for g in match.groups() if g).lower() for match in pattern.finditer(text)]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import fold, names_in, sentence_pieces, split_sentences, tokenize
+from assistant.text import (
+    cited_short_surnames,
+    cited_surnames,
+    fold,
+    names_in,
+    sentence_pieces,
+    split_sentences,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(("text", "sentences"), [
@@ -48,3 +56,11 @@ def test_names_are_words_written_capitalised_inside_a_sentence_and_never_in_lowe
     texts = ["In the Price and colleagues 2014 analysis, Ketamine lowered ideation.", "The ketamine group did well.",
              "Results were published by Zanos in Nature."]
     assert names_in(texts) == {"price", "zanos", "nature"}
+
+
+def test_a_short_surname_is_found_only_where_cited_as_a_study() -> None:
+    pattern = cited_short_surnames([("Loo", 2016), ("Han", 2016), ("Berman", 2000)])
+    assert cited_surnames(pattern, "In Loo 2016 and in Han (2016), and Han et al. too") == ["loo", "han", "han"]
+    assert cited_surnames(pattern, "Han Chinese patients; the Loo pilot; Han 2019; Berman 2000") == []
+    assert cited_short_surnames([("Berman", 2000)]) is None  # no short surname, nothing to find
+    assert cited_surnames(None, "Loo 2016") == []

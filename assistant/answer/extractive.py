@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.citations import CitationBuilder
-from assistant.answer.question import Analysis
+from assistant.answer.question import Analysis, specific
 from assistant.answer.timepoints import time_points
 from assistant.domain import Citation
 from assistant.index.embeddings import MiniLMEmbedder
@@ -252,9 +252,15 @@ class ExtractiveEngine:
                 doc_order.append(chunk.doc_id)
         named = [c for c in analysis.focus if c.label]
         if named:
-            # A question about a named study is answered from that study, when it is among the passages.
+            # A question about a named study is answered from that study, when it is among the passages and says
+            # something of each specific word of the rest of the question: "What did Li 2010 find about BDNF?",
+            # which Li 2010 never mentions, is answered from the studies that do.
             theirs = [c for c in chunks if any(n.tokens & names.get(c.doc_id, frozenset()) for n in named)]
-            chunks = theirs or chunks
+            said = frozenset().union(*(sentences.tokens[row] for row in sentences.rows([c.id for c in theirs])),
+                                     *(labels.get(c.doc_id, frozenset()) for c in theirs))
+            rest = [c for c in analysis.focus if not c.label and not c.absent and specific(c)]
+            if theirs and all(c.tokens & said for c in rest):
+                chunks = theirs
         by_id = {c.id: c for c in chunks}
         row_list = sentences.rows(list(by_id))
         if not row_list:

@@ -20,7 +20,7 @@ import bisect
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +35,7 @@ from assistant.index.live import Snapshot
 from assistant.index.spans import WORD_SPANS
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.synonyms import SynonymTable
-from assistant.text import STOP_WORDS, split_sentences, tokenize
+from assistant.text import STOP_WORDS, cited_short_surnames, cited_surnames, split_sentences, tokenize
 
 CONTEXT_MARK = " (context: "  # how assistant.answer.condense appends the earlier questions
 MIN_STEM = 5  # shorter words must match exactly
@@ -137,6 +137,12 @@ class Analysis:
 def _word_ranks(tokenizer_path: Path) -> dict[str, int]:
     vocab = json.loads(tokenizer_path.read_text(encoding="utf-8"))["model"]["vocab"]
     return {word: rank for word, rank in vocab.items() if word.isalpha()}
+
+
+def specific(concept: Concept) -> bool:
+    """A concept of specific words only ("BDNF", "warfarin"), not of everyday ones ("follow-up", "journal")."""
+    words = [w for w in re.split(r"[\s/-]+", concept.surface) if w]
+    return bool(words) and min(map(rarity, words)) >= RARE
 
 
 def rarity(word: str) -> int:
@@ -248,6 +254,8 @@ class _Vocabulary:
     names: dict[str, frozenset[str]]
     labels: dict[str, frozenset[str]]
     all_names: frozenset[str]
+    cited: re.Pattern[str] | None  # the studies with a short surname, where cited as a study is ("Loo 2016")
+    words_of: dict[str, frozenset[str]]  # the tokens each document's sentences and labels say
 
     @classmethod
     def of(cls, snap: Snapshot) -> _Vocabulary:
@@ -258,7 +266,12 @@ class _Vocabulary:
             acronyms = " ".join(a for a in ACRONYM.findall(title) if len(a) >= 4 or "-" in a)
             names[doc] = frozenset(tokenize(f"{meta.short_name} {meta.surname} {meta.authors} {acronyms}"))
             labels[doc] = names[doc] | frozenset(tokenize(title))
-        return cls(snap.name, sorted(snap.doc_freq), names, labels, frozenset().union(*names.values()))
+        said: dict[str, set[str]] = {doc: set(tokens) for doc, tokens in labels.items()}
+        for doc, tokens in zip(snap.sentences.doc_ids, snap.sentences.tokens, strict=True):
+            said.setdefault(doc, set()).update(tokens)
+        return cls(snap.name, sorted(snap.doc_freq), names, labels, frozenset().union(*names.values()),
+                   cited_short_surnames(snap.dated_studies),
+                   {doc: frozenset(tokens) for doc, tokens in said.items()})
 
 
 class QuestionAnalyser:
@@ -438,6 +451,12 @@ class QuestionAnalyser:
             forms = {t for term in group for t in tokenize(term) if t not in self._ignored}
             concepts.append(self._concept(said[0], forms, vocab, snap, labels))
             claimed |= words
+        for surname in dict.fromkeys(cited_surnames(vocabulary.cited, text)):
+            # A short surname names its study only where cited as one ("Li 2010"); read alone below, it is a
+            # word too short to be a topic.
+            if surname in labels and surname not in claimed:
+                concepts.append(Concept(surname, frozenset({surname}), label=True))
+                claimed.add(surname)
         for token in dict.fromkeys(tokenize(text)):
             if token in claimed or token in self._ignored or token.isdigit() or len(token) < 3:
                 continue
@@ -459,6 +478,12 @@ class QuestionAnalyser:
                 continue
             concepts.append(self._concept(token, [token], vocab, snap, labels))
         return concepts
+
+    def _study_says(self, study: Concept, concepts: Sequence[Concept], snap: Snapshot) -> bool:
+        """Whether some document the concept ``study`` names mentions each of ``concepts`` (its text or labels)."""
+        vocabulary = self._vocabulary(snap)
+        return any(study.tokens & names and all(c.tokens & vocabulary.words_of[doc] for c in concepts)
+                   for doc, names in vocabulary.names.items())
 
     def _said_together(self, words: Iterable[str], vocab: list[str], snap: Snapshot) -> bool:
         """Whether one sentence of the corpus says every word, in any of its forms."""
@@ -516,8 +541,11 @@ class QuestionAnalyser:
             (SUBJECT.search(c) or found) and not any(f.absent for f in found)
             for c in asks for found in [self._focus(c, snap)])
         if asking != question and not any(c.label for c in focus):
-            # A follow-up keeps the study its conversation was about ("How many patients did it include?").
-            focus += [c for c in self._focus(question, snap) if c.label and c not in focus]
+            # A follow-up keeps the study its conversation was about ("How many patients did it include?"), unless
+            # it asks about something specific that study never mentions ("What about BDNF?" after Li 2010).
+            own = [c for c in focus if not c.absent and specific(c)]
+            focus += [c for c in self._focus(question, snap) if c.label and c not in focus
+                      and self._study_says(c, own, snap)]
         return Analysis(
             focus=tuple(focus), kinds=kinds, span_kinds=spans,
             subject=subject.group(1).lower() if subject else "ketamine",

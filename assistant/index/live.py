@@ -41,6 +41,7 @@ class Snapshot:
     sentences: SentenceIndex
     doc_freq: dict[str, int]  # token -> how many documents use it (text, title or labels)
     names_in_text: frozenset[str] = frozenset()  # words the documents write only as names ("price": Price 2014)
+    dated_studies: frozenset[tuple[str, int]] = frozenset()  # each document's first author and year ("loo", 2016)
     chunks_of: dict[str, tuple[StoredChunk, ...]] = field(default_factory=dict)  # document -> its chunks, in order
 
 
@@ -125,6 +126,7 @@ class LiveIndex:
             study_names=frozenset(m.surname for m in documents.values()),
             sentences=sentences, doc_freq={token: len(docs) for token, docs in words.items()},
             names_in_text=names_in([c.text for c in chunks]),
+            dated_studies=frozenset((m.surname.lower(), m.year) for m in documents.values() if m.surname and m.year),
             chunks_of={doc: tuple(of_doc) for doc, of_doc in chunks_of.items()},
         )
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from assistant.prompt_files import ScopeFile
 from assistant.prompts import PromptBook
+from assistant.text import SHORT_SURNAME, cited_short_surnames, cited_surnames
 
 Verdict = Literal["in", "out", "unknown"]
 
@@ -53,14 +54,25 @@ class ScopeGuard:
         self._studies: re.Pattern[str] | None = None
         self._study_key: frozenset[str] = frozenset()
         self._names_in_text: frozenset[str] = frozenset()
+        self._cited: re.Pattern[str] | None = None  # the studies with a short surname, cited by name and year
+        self._dated: frozenset[tuple[str, int]] = frozenset()
 
-    def know_studies(self, names: Iterable[str], names_in_text: Iterable[str] = ()) -> None:
+    def know_studies(self, names: Iterable[str], names_in_text: Iterable[str] = (),
+                     dated: Iterable[tuple[str, int]] = ()) -> None:
         """Study surnames and trial names from the index, so "the 2000 Berman crossover" counts as in scope, and
-        the words its documents write only as names, so "the Price 2014 analysis" is not a question of cost."""
-        key = frozenset(n.lower() for n in names if len(n) >= 4)
+        the words its documents write only as names, so "the Price 2014 analysis" is not a question of cost.
+
+        A surname of three letters or fewer ("Su", "Han", "Loo") is also an everyday word or syllable, so alone
+        it names nothing; cited as a study is ("Loo 2016", "Han et al.", "Su and colleagues") it does. ``dated``
+        holds each document's (surname, year)."""
+        key = frozenset(n.lower() for n in names if len(n) > SHORT_SURNAME)
         if key != self._study_key:
             self._study_key = key
             self._studies = _term_pattern(key)
+        dated = frozenset(dated)
+        if dated != self._dated:
+            self._dated = dated
+            self._cited = cited_short_surnames(dated)
         self._names_in_text = frozenset(names_in_text)
 
     def _topic_out(self, text: str) -> str | None:
@@ -83,7 +95,8 @@ class ScopeGuard:
         topic_out = self._topic_out(text)
         if topic_out:
             return ScopeCheck("out", topic_out)
-        study = _search(self._studies, text) or _search(self._entities_in, text)
+        study = (_search(self._studies, text) or next(iter(cited_surnames(self._cited, text)), None)
+                 or _search(self._entities_in, text))
         subject = _search(self._subjects_in, text)
         subject_out = _search(self._subjects_out, text)
         if subject_out and not subject and not study:

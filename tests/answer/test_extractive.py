@@ -230,3 +230,34 @@ def test_each_sentence_covers_the_focus_as_the_question_analysis_counts_it(shipp
         expected = analysis.coverage(c.tokens | labels.get(c.chunk.doc_id, frozenset()), said[c.chunk.doc_id],
                                      DOCUMENT_SHARE)
         assert c.coverage == expected, c.text
+
+
+@pytest.mark.parametrize(("question", "study"), [
+    ("Which journal published Li 2010?", "li2010"),
+    ("Loo 2016: which administration route was best tolerated?", "loo2016"),
+    ("Was there evidence of publication bias in Han 2016?", "han2016"),
+])
+def test_a_study_with_a_short_surname_is_answered_from_that_study(service: AnswerService, question: str,
+                                                                   study: str) -> None:
+    answer = service.answer(question)
+    assert not answer.abstained
+    assert answer.citations[0].doc_id == study and "[1]" in first_paragraph(answer.answer), answer.answer
+
+
+def test_a_follow_up_keeps_its_conversations_study_unless_that_study_never_mentions_what_it_asks(
+        service: AnswerService) -> None:
+    # "How many patients?" after TRANSFORM-1 is about TRANSFORM-1; "What about BDNF?" after Li 2010, which never
+    # mentions BDNF, is answered from the studies that do, rather than with Li 2010 sentences on something else.
+    about_trial = service.answer("How many patients did it include?",
+                                 [Turn(user="What did TRANSFORM-1 find?", assistant="...")])
+    assert first_paragraph(about_trial.answer).count("346"), about_trial.answer
+    history = [Turn(user="What did Li 2010 find about ketamine and synapses in rats?", assistant="...")]
+    about_bdnf = service.answer("What about BDNF?", history)
+    assert "BDNF" in first_paragraph(about_bdnf.answer), about_bdnf.answer
+    assert "li2010" not in {c.doc_id for c in about_bdnf.citations}
+
+
+def test_a_named_study_that_says_nothing_of_the_rest_of_the_question_does_not_keep_the_answer_to_itself(
+        service: AnswerService) -> None:
+    answer = service.answer("What did Li 2010 find about BDNF?")
+    assert "BDNF" in first_paragraph(answer.answer), answer.answer

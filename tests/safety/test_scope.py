@@ -12,7 +12,7 @@ from assistant.services import Services
 def scope(shipped_services: Services) -> ScopeGuard:
     guard = shipped_services.answers.scope
     snap = shipped_services.index.snapshot()
-    guard.know_studies(snap.study_names, snap.names_in_text)
+    guard.know_studies(snap.study_names, snap.names_in_text, snap.dated_studies)
     return guard
 
 
@@ -27,3 +27,23 @@ def scope(shipped_services: Services) -> ScopeGuard:
 ])
 def test_the_scope_of_a_question(scope: ScopeGuard, question: str, verdict: str) -> None:
     assert scope.check(question).verdict == verdict
+
+
+@pytest.mark.parametrize(("question", "specific"), [
+    # A surname of three letters or fewer names its study where it is cited as one: with its year, "et al."
+    # or "and colleagues". Alone it is a word or a syllable ("Han Chinese", "su", "loo").
+    ("Loo 2016: which administration route was best tolerated?", True),
+    ("Which journal published Li 2010?", True),
+    ("Key secondary endpoint, Fu (2020)?", True),
+    ("Were the studies pooled by Han et al. consistent with each other?", True),
+    ("Why did Su and colleagues look at this population?", True),
+    ("Does ketamine work as well in Han Chinese patients?", False),
+    ("Was the Loo pilot masked?", False),
+    ("What did Han 2019 report?", False),  # the wrong year: no study here
+])
+def test_a_short_surname_names_a_study_only_where_cited_as_one(scope: ScopeGuard, question: str,
+                                                                 specific: bool) -> None:
+    check = scope.check(question)
+    assert check.specific is specific, check
+    if specific:
+        assert check.verdict == "in"
