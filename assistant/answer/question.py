@@ -139,6 +139,34 @@ def _word_ranks(tokenizer_path: Path) -> dict[str, int]:
     return {word: rank for word, rank in vocab.items() if word.isalpha()}
 
 
+# Words an initialism leaves out ("American Journal of Psychiatry": AJP).
+_INITIALISM_SKIPS = frozenset({"of", "and", "the", "for", "in", "on", "to", "a", "an"})
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,5}(?![A-Za-z])")
+_IDENTIFIER = re.compile(r"([a-z]{2,5})\d{4,}")
+# A unit and a number written together ("d28", "wk4", "24h" is caught as a quantity already): a time point.
+_TIME_POINT = re.compile(r"(?:d|day|wk|w|h|hr|mo|m|yr|y)\d+(?:\.\d+)?")
+
+
+def _initialisms(text: str, longest: int = 5) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The initials of each run of two to ``longest`` words of ``text`` (the words an initialism skips left out
+    of the initials but not of the words), with the run's words lower-cased."""
+    words = [w.lower() for w in _WORDS.findall(text)]
+    for start, first in enumerate(words):
+        if first in _INITIALISM_SKIPS:
+            continue
+        initials, run = "", []
+        for word in words[start:start + longest + 2]:
+            run.append(word)
+            if word in _INITIALISM_SKIPS:
+                continue
+            initials += word[0]
+            if len(initials) >= 2 and word not in _INITIALISM_SKIPS:
+                yield initials, tuple(w for w in run if w not in _INITIALISM_SKIPS)
+            if len(initials) >= longest:
+                break
+
+
 def specific(concept: Concept) -> bool:
     """A concept of specific words only ("BDNF", "warfarin"), not of everyday ones ("follow-up", "journal")."""
     words = [w for w in re.split(r"[\s/-]+", concept.surface) if w]
@@ -256,6 +284,9 @@ class _Vocabulary:
     all_names: frozenset[str]
     cited: re.Pattern[str] | None  # the studies with a short surname, where cited as a study is ("Loo 2016")
     words_of: dict[str, frozenset[str]]  # the tokens each document's sentences and labels say
+    # What an abbreviation the documents never write stands for in them: the initials of a phrase they write
+    # ("ipd": individual participant data) and the letters of their identifiers ("nct": nct02493868).
+    abbreviations: dict[str, frozenset[str]]
 
     @classmethod
     def of(cls, snap: Snapshot) -> _Vocabulary:
@@ -266,12 +297,50 @@ class _Vocabulary:
             acronyms = " ".join(a for a in ACRONYM.findall(title) if len(a) >= 4 or "-" in a)
             names[doc] = frozenset(tokenize(f"{meta.short_name} {meta.surname} {meta.authors} {acronyms}"))
             labels[doc] = names[doc] | frozenset(tokenize(title))
+        # A phrase counts as a term the documents use when they write it more than once (or in a title): the
+        # initials of any run of words ("cognitive behavioural therapy" is no phrase here, but some run of three
+        # words begins with c, b and t) would make every abbreviation look covered.
+        phrases: dict[tuple[str, ...], int] = {}
+        for text in snap.sentences.texts:
+            for run in {words for _, words in _initialisms(text)}:
+                phrases[run] = phrases.get(run, 0) + 1
+        for meta in snap.documents.values():
+            for _, run in _initialisms(meta.title):
+                phrases[run] = phrases.get(run, 0) + 2
+        abbreviations: dict[str, set[str]] = {}
+        for run, count in phrases.items():
+            # Three letters or more, of words that are not themselves compounds: two letters ("BP") are the
+            # initials of too many runs to tell.
+            if count >= 2 and len(run) >= 3 and not any("-" in word or "'" in word for word in run):
+                abbreviations.setdefault("".join(word[0] for word in run), set()).update(run)
+        for token in snap.doc_freq:
+            identifier = _IDENTIFIER.fullmatch(token)
+            if identifier:  # "NCT" is the register of "NCT02493868"
+                abbreviations.setdefault(identifier.group(1), set()).add(token)
         said: dict[str, set[str]] = {doc: set(tokens) for doc, tokens in labels.items()}
         for doc, tokens in zip(snap.sentences.doc_ids, snap.sentences.tokens, strict=True):
             said.setdefault(doc, set()).update(tokens)
         return cls(snap.name, sorted(snap.doc_freq), names, labels, frozenset().union(*names.values()),
                    cited_short_surnames(snap.dated_studies),
-                   {doc: frozenset(tokens) for doc, tokens in said.items()})
+                   {doc: frozenset(tokens) for doc, tokens in said.items()},
+                   {key: frozenset(words) for key, words in abbreviations.items()})
+
+
+_last_vocabulary: list[_Vocabulary] = []  # the one this process built last
+_last_lock = threading.Lock()
+
+
+def _vocabulary_of(snap: Snapshot) -> _Vocabulary:
+    """``_Vocabulary.of``, shared by every analyser of the process: a generation never changes once built (a
+    rebuild has a new name), and reading one takes a tenth of a second that each app a process builds (every
+    test's, every worker's) would otherwise spend again."""
+    with _last_lock:
+        if _last_vocabulary and _last_vocabulary[0].generation == snap.name:
+            return _last_vocabulary[0]
+    vocabulary = _Vocabulary.of(snap)
+    with _last_lock:
+        _last_vocabulary[:] = [vocabulary]
+    return vocabulary
 
 
 class QuestionAnalyser:
@@ -307,7 +376,7 @@ class QuestionAnalyser:
     def _vocabulary(self, snap: Snapshot) -> _Vocabulary:
         with self._lock:
             if self._vocab is None or self._vocab.generation != snap.name:
-                self._vocab = _Vocabulary.of(snap)
+                self._vocab = _vocabulary_of(snap)
             return self._vocab
 
     def document_labels(self, snap: Snapshot) -> dict[str, frozenset[str]]:
@@ -473,10 +542,17 @@ class QuestionAnalyser:
                     concepts.append(Concept(token, frozenset()))
                     claimed |= set(re.split(r"[-/]", token))
                 continue  # its parts are read on their own
+            if _TIME_POINT.fullmatch(token):
+                continue  # "d28", "wk4": a time point, as "24-hour" is a quantity
             if re.search(r"\d", token):
                 concepts.append(Concept(token, frozenset({token}) if token in snap.doc_freq else frozenset()))
                 continue
-            concepts.append(self._concept(token, [token], vocab, snap, labels))
+            concept = self._concept(token, [token], vocab, snap, labels)
+            stands_for = vocabulary.abbreviations.get(token) if concept.absent else None
+            if stands_for and token.upper() in _CAPITALS.findall(text):
+                # An abbreviation written in capitals ("IPD", "AJP", "NCT") that the documents spell out.
+                concept = Concept(token, stands_for - self._ignored or stands_for)
+            concepts.append(concept)
         return concepts
 
     def _study_says(self, study: Concept, concepts: Sequence[Concept], snap: Snapshot) -> bool:

@@ -78,4 +78,5 @@ def warm_up(services: Services) -> None:
     except AssistantError as exc:
         log.warning("index not ready at start-up: %s", exc.message)
         return
+    services.answers.questions.document_labels(snapshot)  # the generation's vocabulary, read once
     log.info("index loaded", extra={"fields": {"collection": snapshot.name, "documents": len(snapshot.documents)}})

@@ -220,3 +220,33 @@ def test_names_the_studies_use_and_english_compounds_are_covered(analyse, questi
     ("borderline", True), ("guideline", True), ("sertraline", False), ("clozapine", False), ("warfarin", False)])
 def test_two_english_words_run_together_are_a_compound(word: str, compound: bool) -> None:
     assert english_compound(word) is compound
+
+
+@pytest.mark.parametrize(("question", "stands_for"), [
+    # An abbreviation in capitals that the documents never write, where they spell it out more than once.
+    ("How many participants were in the Wilkinson 2018 IPD meta-analysis?", "participant"),
+    ("What allocation ratio did the two-site AJP ketamine trial use?", "psychiatry"),
+    ("What is the NCT number of the SUSTAIN-1 trial?", "nct02493868"),  # the register of its identifiers
+])
+def test_an_abbreviation_the_studies_spell_out_is_covered(analyse, question: str,  # type: ignore[no-untyped-def]
+                                                          stands_for: str) -> None:
+    analysis = analyse(question)
+    assert not analysis.not_covered, analysis.absent
+    assert any(stands_for in c.tokens for c in analysis.focus), analysis.focus
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    # Some run of three words begins with c, b and t, but no phrase the studies use does.
+    ("Does adding CBT make ketamine's effect last longer?", "cbt"),
+    ("Is esketamine safe with an MAOI?", "maoi"),
+])
+def test_an_abbreviation_of_no_phrase_the_studies_use_stops_the_question(  # type: ignore[no-untyped-def]
+        analyse, question: str, missing: str) -> None:
+    analysis = analyse(question)
+    assert missing in [c.surface for c in analysis.absent] and analysis.not_covered
+
+
+@pytest.mark.parametrize("question", ["TRANSFORM-2 primary result: LS mean difference in MADRS at d28?",
+                                      "What was the response rate at wk4 in TRANSFORM-1?"])
+def test_a_time_point_written_as_a_unit_and_a_number_is_not_a_topic(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).absent
