@@ -218,7 +218,10 @@ def question_part(message: str) -> str:
 
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                  "twelve")
-_SPAN_OF_TIME = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS[2:]) + r")[- ](year|month)s?\b")
+# "five years later", not an age ("65-74 year olds", "a 12-year-old").
+_SPAN_OF_TIME = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS[2:]) + r")[- ](year|month)s?\b(?![- ]olds?\b)")
+_POSSESSIVE = re.compile(r"['’]s\b")
+_AGE_GROUP = re.compile(r"(?:over|under)-\d+s?")  # "over-65s": the ages a question is about, not a topic
 _WORD = re.compile(r"[\w'-]+")
 # Within a sentence, a colon or semicolon starts a clause whose first word may be capitalised too.
 _CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
@@ -488,7 +491,8 @@ class QuestionAnalyser:
         for run in capitalised_runs(text):
             # A name of several words ("Class B") is covered where one sentence says all its words, not its parts
             # apart: the corpus's "drug class" and a "B" elsewhere do not cover the UK's Class B.
-            words = [t for t in tokenize(run) if t not in STOP_WORDS]
+            # A possessive is the name's ("the Beck Depression Inventory's suicide item"), not a word of it.
+            words = [t for t in tokenize(_POSSESSIVE.sub("", run)) if t not in STOP_WORDS]
             if len(words) < 2 or set(words) <= claimed:
                 continue
             if not self._said_together(words, vocab, snap):
@@ -531,6 +535,9 @@ class QuestionAnalyser:
                 continue
             if re.fullmatch(r"[\d.,/%-]+", token) or re.match(r"\d", token):
                 continue  # quantities ("24-hour", "0.5") are not topics
+            if _AGE_GROUP.fullmatch(token):
+                claimed |= set(re.split(r"[-/]", token))
+                continue
             if "-" in token or "/" in token:
                 if set(re.split(r"[-/]", token)) <= self._ignored | claimed:
                     continue

@@ -250,3 +250,12 @@ def test_an_abbreviation_of_no_phrase_the_studies_use_stops_the_question(  # typ
                                       "What was the response rate at wk4 in TRANSFORM-1?"])
 def test_a_time_point_written_as_a_unit_and_a_number_is_not_a_topic(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
     assert not analyse(question).absent
+
+
+@pytest.mark.parametrize("question", [
+    "How did the Scale for Suicidal Ideation's total change in Grunebaum 2018?",  # a possessive is the name's
+    "Did esketamine help 65-74 year olds in TRANSFORM-3?",  # an age, not a span of time ("five years later")
+    "Was esketamine nasal spray tested in over-65s?",  # an age group
+])
+def test_an_age_or_a_possessive_name_is_not_a_missing_topic(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).absent
