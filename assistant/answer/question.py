@@ -149,21 +149,20 @@ _TIME_POINT = re.compile(r"(?:d|day|wk|w|h|hr|mo|m|yr|y)\d+(?:\.\d+)?")
 
 
 def _initialisms(text: str, longest: int = 5) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """The initials of each run of two to ``longest`` words of ``text`` (the words an initialism skips left out
-    of the initials but not of the words), with the run's words lower-cased."""
+    """Each run of two to ``longest`` words of ``text`` that an initialism could stand for, as its initials and its
+    words, lower-cased; the words an initialism skips ("of", "and") are left out of both."""
     words = [w.lower() for w in _WORDS.findall(text)]
     for start, first in enumerate(words):
         if first in _INITIALISM_SKIPS:
             continue
-        initials, run = "", []
+        run: list[str] = []
         for word in words[start:start + longest + 2]:
-            run.append(word)
             if word in _INITIALISM_SKIPS:
                 continue
-            initials += word[0]
-            if len(initials) >= 2 and word not in _INITIALISM_SKIPS:
-                yield initials, tuple(w for w in run if w not in _INITIALISM_SKIPS)
-            if len(initials) >= longest:
+            run.append(word)
+            if len(run) >= 2:
+                yield "".join(w[0] for w in run), tuple(run)
+            if len(run) >= longest:
                 break
 
 
