@@ -178,7 +178,7 @@ SHORT_SURNAME = 3  # letters; a surname this short ("Su", "Han", "Loo") is also 
 def cited_short_surnames(dated: Iterable[tuple[str, int]]) -> re.Pattern[str] | None:
     """A pattern for the short surnames among studies' (surname, year), matched only where cited as a study is:
     followed by its year ("Loo 2016", "Han (2016)"), "et al." or "and colleagues". Alone, such a surname names
-    nothing: "han" is in "Han Chinese", "su" in many a word of other languages. Group 1 is the surname."""
+    nothing: "han" is in "Han Chinese", "su" in many a word of other languages. Each surname has its own group."""
     short = sorted({(surname.lower(), year) for surname, year in dated if len(surname) <= SHORT_SURNAME})
     if not short:
         return None
