@@ -33,6 +33,7 @@ from assistant.answer.topic_words import TopicWordModel, word_features
 from assistant.index.embeddings import TOKENIZER_PATH
 from assistant.index.live import Snapshot
 from assistant.index.spans import WORD_SPANS
+from assistant.memo import LastOne
 from assistant.prompt_files import AnswersFile
 from assistant.retrieval.synonyms import SynonymTable
 from assistant.text import STOP_WORDS, cited_short_surnames, cited_surnames, split_sentences, tokenize
@@ -328,20 +329,17 @@ class _Vocabulary:
                    {key: frozenset(words) for key, words in abbreviations.items()})
 
 
-_last_vocabulary: list[_Vocabulary] = []  # the one this process built last
-_last_lock = threading.Lock()
+_last_vocabulary: LastOne[str, _Vocabulary] = LastOne()  # by generation name
 
 
 def _vocabulary_of(snap: Snapshot) -> _Vocabulary:
     """``_Vocabulary.of``, shared by every analyser of the process: a generation never changes once built (a
     rebuild has a new name), and reading one takes a tenth of a second that each app a process builds (every
     test's, every worker's) would otherwise spend again."""
-    with _last_lock:
-        if _last_vocabulary and _last_vocabulary[0].generation == snap.name:
-            return _last_vocabulary[0]
-    vocabulary = _Vocabulary.of(snap)
-    with _last_lock:
-        _last_vocabulary[:] = [vocabulary]
+    vocabulary = _last_vocabulary.get(snap.name)
+    if vocabulary is None:
+        vocabulary = _Vocabulary.of(snap)
+        _last_vocabulary.put(snap.name, vocabulary)
     return vocabulary
 
 

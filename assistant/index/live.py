@@ -15,6 +15,7 @@ from assistant.index.chunking import search_text
 from assistant.index.metadata import ChunkMeta
 from assistant.index.sentences import SentenceIndex
 from assistant.index.store import VectorStore
+from assistant.memo import LastOne
 from assistant.text import names_in, tokenize
 
 
@@ -45,29 +46,11 @@ class Snapshot:
     chunks_of: dict[str, tuple[StoredChunk, ...]] = field(default_factory=dict)  # document -> its chunks, in order
 
 
-class _LastLoaded:
-    """The generation this process loaded last, shared by every ``LiveIndex`` over the same store.
-
-    A generation never changes once ingest has built it (a rebuild makes a new one, under a new name), so a
-    second index over the same store (each app a test builds, a CLI command beside a server) takes the loaded
-    copy instead of reading and tokenising every chunk and sentence again. Only the last one is kept: the
-    ``LiveIndex`` that loaded it holds it anyway, so the cache costs no memory of its own.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entry: tuple[tuple[str, str], Snapshot] | None = None
-
-    def get(self, where: tuple[str, str]) -> Snapshot | None:
-        with self._lock:
-            return self._entry[1] if self._entry is not None and self._entry[0] == where else None
-
-    def put(self, where: tuple[str, str], snapshot: Snapshot) -> None:
-        with self._lock:
-            self._entry = (where, snapshot)
-
-
-_last_loaded = _LastLoaded()
+# The generation this process loaded last, shared by every ``LiveIndex`` over the same store (keyed by the
+# store's URL or path and the generation's name): a generation never changes once ingest has built it (a rebuild
+# makes a new one, under a new name), so a second index over the same store (each app a test builds, a CLI command
+# beside a server) takes the loaded copy instead of reading and tokenising every chunk and sentence again.
+_last_loaded: LastOne[tuple[str, str], Snapshot] = LastOne()
 
 
 class LiveIndex:
