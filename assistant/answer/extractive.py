@@ -61,7 +61,8 @@ NEAR_EQUAL = 0.03  # bottom-line candidates this close to the best are decided b
 FOCUS_WEIGHT = 0.3
 KIND_BONUS = 0.35
 DESIGN_PENALTY = 0.3
-DESIGN_ANSWERS = frozenset({"sample_size", "count", "dose", "dose_per_kg"})  # figures a design sentence reports
+# What a design sentence reports: figures, and the trial's registration.
+DESIGN_ANSWERS = frozenset({"sample_size", "count", "dose", "dose_per_kg", "registration"})
 FILLER_PENALTY = 0.3
 # An estimate on a named rating scale, with its CI and p-value, is a study's finding at its most specific.
 RESULT_SPANS = frozenset({"percent", "effect_size", "p_value", "ci", "points", "difference", "scale"})

@@ -25,8 +25,10 @@ from assistant.text import split_sentences, tokenize
 
 # Bump when the sentence split or the span recognisers change: ingest then rebuilds. 3: cut by
 # assistant.text.split_sentences (abbreviations, markers); 4: effect sizes named before what they compare;
-# 5: the level of a confidence interval ("95% CI") is not a percentage; 6: words that name a harm.
-SENTENCE_FORMAT_VERSION = 6
+# 5: the level of a confidence interval ("95% CI") is not a percentage; 6: words that name a harm; 7: units joined
+# into adjectives ("40-minute"), counts of people with a describing word, dosing frequency, registration
+# identifiers, OR in capitals only.
+SENTENCE_FORMAT_VERSION = 7
 ADD_BATCH = 512
 
 

@@ -13,26 +13,37 @@ from collections.abc import Iterable
 
 _NUM = r"\d+(?:[.,]\d+)?"
 _RANGE = rf"{_NUM}(?:\s*(?:-|–|to)\s*{_NUM})?"
+# A number and its unit, apart or joined into an adjective ("40 minutes", "a 40-minute infusion", "4-week trials").
+_UNIT = r"(?:\s*|-)"
 
 PATTERNS: tuple[tuple[str, str], ...] = (
     # "95% CI" is the width of an interval, not a rate
     ("percent", rf"{_RANGE}\s*(?:%|per ?cent\b|percent\b)(?!\s*(?:CI|CrI|confidence|credible)\b)"),
     ("dose_per_kg", rf"{_RANGE}\s*mg\s*/\s*kg"),
     ("dose", rf"{_RANGE}\s*(?:mg|milligrams?)\b(?!\s*/)"),
-    ("minutes", rf"{_RANGE}\s*(?:min|mins|minutes?)\b"),
-    ("hours", rf"(?:{_RANGE}\s*(?:h|hrs?|hours?)\b|\b(?:one|two|three|four|six|twelve)\s+hours?\b|\bhour\s+\d+\b)"),
-    ("days", rf"(?:{_RANGE}\s*days?\b|\bdays?\s+{_RANGE}\b|\b(?:one|two|three|four|five|seven|ten)\s+days?\b)"),
-    ("weeks", rf"(?:{_RANGE}\s*weeks?\b|\bweeks?\s+{_NUM}\b|\b(?:one|two|three|four|six|eight)\s+weeks?\b|\ba week\b)"),
-    ("months", rf"(?:{_RANGE}\s*months?\b|\b(?:one|two|three|six|twelve)\s+months?\b)"),
+    ("minutes", rf"{_RANGE}{_UNIT}(?:min|mins|minutes?)\b"),
+    ("hours", rf"(?:{_RANGE}{_UNIT}(?:h|hrs?|hours?)\b|\b(?:one|two|three|four|six|twelve)\s+hours?\b|\bhour\s+\d+\b)"),
+    ("days", rf"(?:{_RANGE}{_UNIT}days?\b|\bdays?\s+{_RANGE}\b|\b(?:one|two|three|four|five|seven|ten)\s+days?\b)"),
+    ("weeks", rf"(?:{_RANGE}{_UNIT}weeks?\b|\bweeks?\s+{_NUM}\b|\b(?:one|two|three|four|six|eight)\s+weeks?\b"
+              rf"|\ba week\b)"),
+    ("months", rf"(?:{_RANGE}{_UNIT}months?\b|\b(?:one|two|three|six|twelve)\s+months?\b)"),
+    # How often a treatment is given ("twice weekly", "three times a week", "every 2 weeks").
+    ("frequency", r"\b(?:once|twice|(?:two|three|four|\d+) times)(?: a| per)? ?(?:daily|weekly|monthly|day|week|"
+                  r"month)\b|\bevery (?:\d+|two|three|four|other) (?:days?|weeks?|months?)\b"
+                  r"|\b(?:daily|weekly|fortnightly|monthly)\b"),
     ("p_value", r"\bp\s*(?:=|<|>|≤|<=)\s*0?\.\d+"),
     ("ci", r"\b(?:95\s*%\s*)?(?:confidence interval|CI)\b"),
-    ("effect_size", rf"\b(?:OR|HR|RR|NNT|SMD|Cohen'?s?\s*d|d|g|odds ratio|hazard ratio|risk ratio|number needed to "
-                    rf"treat|effect size)\s*(?:\(\w+\)\s*)?(?:of|=|was|:)?\s*-?{_NUM}"
+    # The abbreviations in capitals only: "0.5 or 1.0 mg/kg" reports two doses, not an odds ratio.
+    ("effect_size", rf"\b(?:(?-i:OR|HR|RR|NNT|SMD)|Cohen'?s?\s*d|d|g|odds ratio|hazard ratio|risk ratio|"
+                    rf"number needed to treat|effect size)\s*(?:\(\w+\)\s*)?(?:of|=|was|:)?\s*-?{_NUM}"
                     # the estimate named, then what it compared, then its value ("the OR for response at 24 hours
                     # with ketamine versus placebo was 3.94")
                     rf"|\b(?:(?-i:OR|HR|RR|SMD)|odds ratio|hazard ratio|risk ratio|effect size)\b"
                     rf"[^.;]{{0,80}}?\b(?:was|of)\s+-?{_NUM}"),
-    ("sample_size", r"(?:\bn\s*=\s*\d+|\b\d+\s+(?:of\s+\d+\s+)?(?:patients|participants|adults|subjects|people|"
+    # A count of people may carry a describing word or two ("99 outpatients", "89 ketamine-treated patients",
+    # "68 suicidal patients"): a hyphenated word or one shaped like an adjective.
+    ("sample_size", r"(?:\bn\s*=\s*\d+|\b\d+\s+(?:of\s+\d+\s+)?"
+                    r"(?:(?:[a-z]+-[a-z-]+|[a-z]+(?:ed|al|ic|ive|ant))\s+){0,2}(?:patients|outpatients|inpatients|participants|adults|subjects|people|individuals|"
                     r"completers|volunteers|users|rcts|trials|studies|randomi[sz]ed)\b)"),
     ("points", rf"{_NUM}\s*points?\b"),
     ("difference", rf"\b(?:difference|differed|lower|higher|reduction|change)\b[^.;]{{0,60}}?(?:was|of|by)\s+"
@@ -42,6 +53,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("scale", r"\b(?:MADRS|Montgomery[- ]As?berg|HDRS|HAM-?D|Hamilton|SSI|Scale for Suicid\w+ Ideation|BSS|QIDS|"
               r"CADSS|BPRS|BDI|C-SSRS|YMRS|CGI)\b"),
     ("trial", r"\b(?:TRANSFORM|SUSTAIN|ASPIRE)[- ]?(?:\d|I{1,3})\b"),
+    ("registration", r"\bNCT\d{8}\b"),  # a ClinicalTrials.gov identifier
     # Words that name a harm: what a sentence answering "what side effects ..." reports, though it may carry no
     # number at all ("AEs appeared shortly after dosing and had resolved by 1.5 hours").
     ("adverse_event", r"\b(?:adverse (?:events?|effects?|reactions?)|AEs?|side[- ]effects?|dissociat\w*|nausea|"

@@ -261,3 +261,13 @@ def test_a_named_study_that_says_nothing_of_the_rest_of_the_question_does_not_ke
         service: AnswerService) -> None:
     answer = service.answer("What did Li 2010 find about BDNF?")
     assert "BDNF" in first_paragraph(answer.answer), answer.answer
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("What is the ClinicalTrials.gov identifier of the Zarate 2006 trial?", "NCT00088699"),
+    ("Under which registration number was TRANSFORM-1 run?", "NCT02417064"),
+])
+def test_a_registration_question_is_answered_by_the_design_sentence_that_holds_it(
+        service: AnswerService, question: str, answer: str) -> None:
+    # A sentence describing design gives way to findings, unless it carries what was asked.
+    assert answer in bottom_line(service, question).split("\n")[0]

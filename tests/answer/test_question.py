@@ -259,3 +259,11 @@ def test_a_time_point_written_as_a_unit_and_a_number_is_not_a_topic(analyse, que
 ])
 def test_an_age_or_a_possessive_name_is_not_a_missing_topic(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
     assert not analyse(question).absent
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How often was the nasal spray given in the first four weeks?", "frequency"),
+    ("What is the ClinicalTrials.gov identifier of TRANSFORM-2?", "registration"),
+])
+def test_frequency_and_registration_are_kinds_of_answer(analyse, question: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    assert kind in analyse(question).kinds

@@ -55,8 +55,10 @@ def test_old_generations_take_their_sentences_with_them(store: VectorStore, sett
     assert {n.removesuffix(".sentences") for n in names if n.endswith(".sentences")} == generations
 
 
-def test_the_conjunction_or_is_not_an_odds_ratio() -> None:
-    assert "effect_size" not in {kind for kind, _ in find_spans("Given to 18 patients or more at a rate of 5.")}
+@pytest.mark.parametrize("sentence", ["Given to 18 patients or more at a rate of 5.",
+                                      "Ketamine at 0.1, 0.2, 0.5 or 1.0 mg/kg."])
+def test_the_conjunction_or_is_not_an_odds_ratio(sentence: str) -> None:
+    assert "effect_size" not in {kind for kind, _ in find_spans(sentence)}
 
 
 def test_the_level_of_a_confidence_interval_is_not_a_percentage() -> None:
@@ -77,6 +79,12 @@ def test_the_level_of_a_confidence_interval_is_not_a_percentage() -> None:
      {("effect_size", "OR for response at 24 hours with ketamine versus placebo was 3.94")}),
     ("AEs appeared shortly after dosing and had resolved by 1.5 hours.", {("adverse_event", "AEs"),
                                                                           ("hours", "1.5 hours")}),
+    ("Each got one 40-minute infusion in a 4-week trial.", {("minutes", "40-minute"), ("weeks", "4-week")}),
+    ("It enrolled 99 outpatients; 89 ketamine-treated patients were pooled.", {
+        ("sample_size", "99 outpatients"), ("sample_size", "89 ketamine-treated patients")}),
+    ("Esketamine was given twice weekly, then every 2 weeks.", {("frequency", "twice weekly"),
+                                                                ("frequency", "every 2 weeks")}),
+    ("The trial is registered as NCT00088699.", {("registration", "NCT00088699")}),
     ("The most common side effects were dissociation and nausea.", {
         ("adverse_event", "side effects"), ("adverse_event", "dissociation"), ("adverse_event", "nausea")}),
 ])
