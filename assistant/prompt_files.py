@@ -108,6 +108,7 @@ class AnswersFile(BaseModel):
     medical_suffixes: list[str] = Field(min_length=1)
     medicine_topics: list[str] = Field(min_length=1)
     treatment_heads: list[str] = Field(min_length=1)
+    source_nouns: list[str] = Field(min_length=1)
     design_cues: list[str]
     filler_cues: list[str]
     asks_filler: list[str]

@@ -9,7 +9,9 @@ inflections (words with the same Snowball stem: "clinic" matches "clinical", "su
 from this corpus whatever the retriever returns. An absent word is a topic of its own when rules say
 so (a name, a code, a medicine's shape, the topic vocabulary) or, for the ordinary words they leave
 open ("nightmares" against "woozy"), when the topic-word model trained on eval/answerability does
-(assistant.answer.topic_words). The expected kind of answer (a time for "how soon", a rate for "what
+(assistant.answer.topic_words). A word that only says which study is meant is not a topic when another
+word of the same phrase picks the study out: "the Israeli oral ketamine RCT" is the oral ketamine trial, though no
+document says "Israeli". The expected kind of answer (a time for "how soon", a rate for "what
 rate") comes from cue patterns in prompts/answers.yaml and is matched against the typed spans the
 sentence index stores for every sentence.
 """
@@ -223,6 +225,9 @@ _SPAN_OF_TIME = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS[2:]) + r")[- ](ye
 _POSSESSIVE = re.compile(r"['’]s\b")
 _AGE_GROUP = re.compile(r"(?:over|under)-\d+s?")  # "over-65s": the ages a question is about, not a topic
 _WORD = re.compile(r"[\w'-]+")
+_DETERMINERS = frozenset({"the", "a", "an", "that", "this", "these", "those", "their", "its", "his", "her", "your",
+                          "my", "our"})
+MAX_DESCRIPTORS = 6  # words between a determiner and its source noun
 # Within a sentence, a colon or semicolon starts a clause whose first word may be capitalised too.
 _CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
@@ -366,6 +371,7 @@ class QuestionAnalyser:
         self._topic_words = frozenset(stem_prefix(t) or t for t in terms if len(tokenize(t)) == 1)
         self._medical = re.compile("(?:" + "|".join(map(re.escape, answers.medical_suffixes)) + ")$")
         self._treatment_heads = frozenset(w.lower() for w in answers.treatment_heads)
+        self._source_nouns = frozenset(w.lower() for w in answers.source_nouns)
         medicines = [t.lower() for name in answers.medicine_topics for t in answers.topic_vocabulary[name]]
         self._medicine_terms = frozenset(medicines) | frozenset(stem_prefix(t) or t for t in medicines)
         self._topic_phrases = [(phrase, _whole(phrase)) for phrase in
@@ -441,11 +447,32 @@ class QuestionAnalyser:
         (whether they are is the topic-word model's call). ``read_words`` lets the model read those, which it learnt
         to do on the clause that asks (not on what the writer says about themselves: "I'm a nurse on a ward")."""
         named = _names(text)
-        concepts = self._concepts(text, snap)
+        descriptors = self._descriptors(text, snap)
+        concepts = [c for c in self._concepts(text, snap) if not (c.absent and set(tokenize(c.surface)) <= descriptors)]
         ruled = {c.surface: c.topic or self._is_topic(c, named) for c in concepts if c.absent}
         unsure = [c for c in concepts if c.absent and not ruled[c.surface] and " " not in c.surface]
         topics = self._read_words(unsure, text, snap) if read_words else set()
         return [c for c in concepts if not c.absent or ruled[c.surface] or c in topics], unsure
+
+    def _descriptors(self, text: str, snap: Snapshot) -> frozenset[str]:
+        """The words that only say which study a question means: those between a determiner and a source noun
+        ("the Israeli oral ketamine RCT") when another of them is a word the documents use ("oral") and so picks
+        the study out. The documents need not say "Israeli" for the question to be about that trial. Acronyms and
+        codes are kept ("the ESCAPE-TRD trial", "the EMA review"): they name a source or body of their own."""
+        found: set[str] = set()
+        for clause in (c for sentence in split_sentences(text) for c in _CLAUSE_BREAK.split(sentence)):
+            words = _WORD.findall(clause)
+            for i, word in enumerate(words):
+                if word.lower() not in self._source_nouns:
+                    continue
+                start = next((j for j in range(i - 1, max(-1, i - MAX_DESCRIPTORS - 2), -1)
+                              if words[j].lower() in _DETERMINERS), None)
+                between = words[start + 1:i] if start is not None else []
+                if not any(t in snap.doc_freq and t not in self._ignored for w in between for t in tokenize(w)):
+                    continue
+                found.update(t for w in between if w.isalpha() and not (len(w) > 1 and w.isupper())
+                             for t in tokenize(w))
+        return frozenset(found)
 
     def unsure_words(self, question: str, snap: Snapshot) -> list[str]:
         """The words of a question's asking clause that the topic-word model reads (its training examples)."""

@@ -261,6 +261,26 @@ def test_an_age_or_a_possessive_name_is_not_a_missing_topic(analyse, question: s
     assert not analyse(question).absent
 
 
+@pytest.mark.parametrize("question", [
+    "Was the Israeli oral ketamine RCT placebo-controlled?",  # "oral" picks out the study
+    "What did the 2020 Korean review say about suicidal thoughts?",  # so does a year a study has
+    "Which sample did the 2010 J Clin Psychiatry single-infusion study enrol?",
+])
+def test_a_word_that_only_says_which_study_is_meant_does_not_stop_the_question(  # type: ignore[no-untyped-def]
+        analyse, question: str) -> None:
+    assert not analyse(question).not_covered
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("What did the 2019 ESCAPE-TRD trial find?", "escape"),  # a trial's code is what is asked about
+    ("Did the EMA review approve esketamine?", "ema"),  # an acronym names a body of its own
+    ("What did the Australian trial of ketamine for anorexia find?", "anorexia"),  # nothing else picks a study
+])
+def test_a_source_nothing_else_picks_out_stays_a_topic(analyse, question: str, missing: str) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse(question)
+    assert analysis.not_covered and missing in [c.surface for c in analysis.absent]
+
+
 @pytest.mark.parametrize(("question", "kind"), [
     ("How often was the nasal spray given in the first four weeks?", "frequency"),
     ("What is the ClinicalTrials.gov identifier of TRANSFORM-2?", "registration"),
