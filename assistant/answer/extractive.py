@@ -293,7 +293,14 @@ class ExtractiveEngine:
                            for r in ranks])
         score = score - np.where(flags.hedge[rows], 0.25, 0.0)
         score = score - np.where(flags.meta_section[rows], 0.15, 0.0)
-        score = score + np.where(flags.limitations[rows], 0.05 if asks_limits else SECTION_PRIOR["limitations"], 0.0)
+        similarity = (sentences.vectors[rows] @ qvec).astype(np.float64)
+        limits = flags.limitations[rows]
+        if not asks_limits and not analysis.span_kinds and limits.any() and not limits.all():
+            # A question about what a study cannot show ("does the rat study prove it works in people?") is asked
+            # in words no list holds; it shows in the sentence it is closest to in meaning being a limitation. A
+            # question that asks for a finding or a figure ("what did it find?", "how many?") asks for results.
+            asks_limits = float(similarity[limits].max()) >= float(similarity[~limits].max())
+        score = score + np.where(limits, 0.05 if asks_limits else SECTION_PRIOR["limitations"], 0.0)
         score = score + np.where(flags.adverse[rows], 0.1 if asks_safety else 0.0, 0.0)
         score = score + flags.section_prior[rows]
         if not asks_mechanism:
@@ -321,7 +328,6 @@ class ExtractiveEngine:
             score = score - np.where(named_drug, 0.0, OTHER_DRUG_PENALTY)
         coverage = self._coverage(analysis, flags, rows, per_chunk, chunk_labels, doc_at, len(docs))
         prior = score + FOCUS_WEIGHT * coverage
-        similarity = (sentences.vectors[rows] @ qvec).astype(np.float64)
         lexical = flags.having(qtokens, rows) / len(qtokens) if qtokens else np.zeros(len(rows))
         asked = 0.65 * similarity + 0.35 * lexical
         if span_bits:

@@ -271,3 +271,14 @@ def test_a_registration_question_is_answered_by_the_design_sentence_that_holds_i
         service: AnswerService, question: str, answer: str) -> None:
     # A sentence describing design gives way to findings, unless it carries what was asked.
     assert answer in bottom_line(service, question).split("\n")[0]
+
+
+@pytest.mark.parametrize(("question", "limitation"), [
+    ("Does the Homayoun 2007 work show what happens in the human brain?", "do not show directly"),
+    ("Is the Han 2016 meta-analysis informative about whether ketamine keeps working beyond a week?",
+     "does not address longer-term"),
+])
+def test_a_question_about_what_a_study_cannot_show_is_answered_by_its_limitation(
+        service: AnswerService, question: str, limitation: str) -> None:
+    # No cue word says so ("limit", "bias"): the sentence closest in meaning to the question is a limitation.
+    assert limitation in bottom_line(service, question).split("\n")[0]
