@@ -91,6 +91,11 @@ QUALIFY_SIMILARITY = 0.65
 SAMPLE = re.compile(r"\d+")
 
 
+def _closest(similarity: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether the sentence closest in meaning to the question is one of ``rows`` (a mask), and not all are."""
+    return bool(rows.any() and not rows.all() and similarity[rows].max() >= similarity[~rows].max())
+
+
 def _numbers(text: str) -> set[str]:
     """The figures a sentence reports, to tell a second result from a restatement of the first."""
     return set(re.findall(r"\d+(?:\.\d+)?", text))
@@ -295,11 +300,11 @@ class ExtractiveEngine:
         score = score - np.where(flags.meta_section[rows], 0.15, 0.0)
         similarity = (sentences.vectors[rows] @ qvec).astype(np.float64)
         limits = flags.limitations[rows]
-        if not asks_limits and not analysis.span_kinds and limits.any() and not limits.all():
+        if not asks_limits and not analysis.span_kinds:
             # A question about what a study cannot show ("does the rat study prove it works in people?") is asked
             # in words no list holds; it shows in the sentence it is closest to in meaning being a limitation. A
             # question that asks for a finding or a figure ("what did it find?", "how many?") asks for results.
-            asks_limits = float(similarity[limits].max()) >= float(similarity[~limits].max())
+            asks_limits = _closest(similarity, limits)
         score = score + np.where(limits, 0.05 if asks_limits else SECTION_PRIOR["limitations"], 0.0)
         score = score + np.where(flags.adverse[rows], 0.1 if asks_safety else 0.0, 0.0)
         score = score + flags.section_prior[rows]
@@ -312,7 +317,9 @@ class ExtractiveEngine:
         score = score + np.where(finding, np.where(compared, 0.05 + COMPARATOR_BONUS, 0.05 + 0.0), 0.0)
         if not asks_secondary:
             score = score - np.where(flags.secondary[rows], SECONDARY_PENALTY, 0.0)
-        if not analysis.asks_design:
+        # The same for design: "Was it blinded?", "Which scale and over what window?"
+        asks_design = analysis.asks_design or (not analysis.span_kinds and _closest(similarity, design))
+        if not asks_design:
             # unless it carries what was asked ("randomized 346 patients")
             carries = kind_bits & (span_bits & flags.bits(DESIGN_ANSWERS)) != 0
             score = score - np.where(design & ~carries, DESIGN_PENALTY, 0.0)

@@ -282,3 +282,14 @@ def test_a_question_about_what_a_study_cannot_show_is_answered_by_its_limitation
         service: AnswerService, question: str, limitation: str) -> None:
     # No cue word says so ("limit", "bias"): the sentence closest in meaning to the question is a limitation.
     assert limitation in bottom_line(service, question).split("\n")[0]
+
+
+def test_a_question_about_how_a_study_was_done_is_answered_by_its_design(service: AnswerService) -> None:
+    # No cue word ("design", "method") says so: the sentence closest in meaning describes the design.
+    first = bottom_line(service, "Is the Sanacora 2017 paper a randomised trial or a consensus statement?")
+    assert "consensus statement" in first.split("\n")[0]
+
+
+def test_when_a_study_was_published_online_is_filler(service: AnswerService) -> None:
+    first = bottom_line(service, "Was the Fava 2020 trial run at several sites?").split("\n")[0]
+    assert "published" not in first
