@@ -296,9 +296,12 @@ class ExtractiveEngine:
 
         score = per_chunk([0.08 / (1 + r) - (FURTHER_DOCUMENT_PENALTY if r >= LEADING_DOCUMENTS else 0.0)
                            for r in ranks])
-        score = score - np.where(flags.hedge[rows], 0.25, 0.0)
-        score = score - np.where(flags.meta_section[rows], 0.15, 0.0)
         similarity = (sentences.vectors[rows] @ qvec).astype(np.float64)
+        if analysis.span_kinds or not _closest(similarity, flags.hedge[rows]):
+            # What this corpus does not record answers a question only when it is what the question is closest
+            # to ("Which parts of the paper does this corpus hold?"), never one that asks for a figure.
+            score = score - np.where(flags.hedge[rows], 0.25, 0.0)
+        score = score - np.where(flags.meta_section[rows], 0.15, 0.0)
         limits = flags.limitations[rows]
         if not asks_limits and not analysis.span_kinds:
             # A question about what a study cannot show ("does the rat study prove it works in people?") is asked

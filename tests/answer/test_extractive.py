@@ -293,3 +293,8 @@ def test_a_question_about_how_a_study_was_done_is_answered_by_its_design(service
 def test_when_a_study_was_published_online_is_filler(service: AnswerService) -> None:
     first = bottom_line(service, "Was the Fava 2020 trial run at several sites?").split("\n")[0]
     assert "published" not in first
+
+
+def test_what_the_corpus_does_not_hold_answers_a_question_about_exactly_that(service: AnswerService) -> None:
+    first = bottom_line(service, "Is the full text of the Shin and Kim 2020 review part of this collection?")
+    assert "not part of this corpus" in first.split("\n")[0]
