@@ -298,3 +298,11 @@ def test_when_a_study_was_published_online_is_filler(service: AnswerService) -> 
 def test_what_the_corpus_does_not_hold_answers_a_question_about_exactly_that(service: AnswerService) -> None:
     first = bottom_line(service, "Is the full text of the Shin and Kim 2020 review part of this collection?")
     assert "not part of this corpus" in first.split("\n")[0]
+
+
+def test_a_dose_question_is_not_answered_by_a_result_for_its_confidence_interval_and_p_value(
+        service: AnswerService) -> None:
+    # Both sentences give the 50 mg dose; only one says how it was given. Kinds of result (points, CI,
+    # p-value) make a sentence the better answer only to a question that asks for a result.
+    first = bottom_line(service, "In the Lapidus 2014 trial, how was the 50 mg intranasal dose delivered?")
+    assert "5 applications" in first.split("\n")[0]
