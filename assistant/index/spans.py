@@ -43,7 +43,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     # A count of people may carry a describing word or two ("99 outpatients", "89 ketamine-treated patients",
     # "68 suicidal patients"): a hyphenated word or one shaped like an adjective.
     ("sample_size", r"(?:\bn\s*=\s*\d+|\b\d+\s+(?:of\s+\d+\s+)?"
-                    r"(?:(?:[a-z]+-[a-z-]+|[a-z]+(?:ed|al|ic|ive|ant))\s+){0,2}(?:patients|outpatients|inpatients|participants|adults|subjects|people|individuals|"
+                    r"(?:(?:[a-z]+-[a-z-]+|[a-z]+(?:ed|al|ic|ive|ant))\s+){0,2}"
+                    r"(?:patients|outpatients|inpatients|participants|adults|subjects|people|individuals|"
                     r"completers|volunteers|users|rcts|trials|studies|randomi[sz]ed)\b)"),
     ("points", rf"{_NUM}\s*points?\b"),
     ("difference", rf"\b(?:difference|differed|lower|higher|reduction|change)\b[^.;]{{0,60}}?(?:was|of|by)\s+"
