@@ -228,6 +228,7 @@ _WORD = re.compile(r"[\w'-]+")
 _DETERMINERS = frozenset({"the", "a", "an", "that", "this", "these", "those", "their", "its", "his", "her", "your",
                           "my", "our"})
 MAX_DESCRIPTORS = 6  # words between a determiner and its source noun
+MIN_ABBREVIATION = 3  # letters of an abbreviation by first letters ("mol", "clin")
 # Within a sentence, a colon or semicolon starts a clause whose first word may be capitalised too.
 _CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
@@ -405,6 +406,17 @@ class QuestionAnalyser:
                 start += 1
         return frozenset(found)
 
+    @staticmethod
+    def _beginning(word: str, vocab: list[str]) -> frozenset[str]:
+        """The corpus words a word no vocabulary holds whole is the beginning of: an abbreviation by its first
+        letters ("Biol Psych", "Clin", "neurosci") stands for them. Not a word written in capitals ("DEA" is not
+        "deaths"): those are initials, read by ``_Vocabulary.abbreviations``."""
+        if len(word) < MIN_ABBREVIATION or not word.isalpha() or rarity(word) < UNKNOWN:
+            return frozenset()
+        start = bisect.bisect_left(vocab, word)
+        end = bisect.bisect_left(vocab, word + "\uffff", start)
+        return frozenset(vocab[start:end])
+
     def _concept(self, surface: str, words: Iterable[str], vocab: list[str], snap: Snapshot,
                  labels: frozenset[str]) -> Concept:
         tokens: set[str] = set()
@@ -519,7 +531,8 @@ class QuestionAnalyser:
             words = [t for t in tokenize(_POSSESSIVE.sub("", run)) if t not in STOP_WORDS]
             if len(words) < 2 or set(words) <= claimed:
                 continue
-            if not self._said_together(words, vocab, snap):
+            initials = {w.lower() for w in _CAPITALS.findall(run)}
+            if not self._said_together(words, vocab, snap, initials):
                 concepts.append(Concept(run, frozenset(), topic=True))
                 claimed |= set(words)
         for concept in self._treatments(lowered, vocab, snap, claimed):
@@ -579,10 +592,13 @@ class QuestionAnalyser:
                 concepts.append(Concept(token, frozenset({token}) if token in snap.doc_freq else frozenset()))
                 continue
             concept = self._concept(token, [token], vocab, snap, labels)
+            in_capitals = token.upper() in _CAPITALS.findall(text)
             stands_for = vocabulary.abbreviations.get(token) if concept.absent else None
-            if stands_for and token.upper() in _CAPITALS.findall(text):
+            if stands_for and in_capitals:
                 # An abbreviation written in capitals ("IPD", "AJP", "NCT") that the documents spell out.
                 concept = Concept(token, stands_for - self._ignored or stands_for)
+            elif concept.absent and not in_capitals and (beginning := self._beginning(token, vocab)):
+                concept = Concept(token, beginning)  # "psych", "neurosci": the start of words the documents use
             concepts.append(concept)
         return concepts
 
@@ -592,9 +608,15 @@ class QuestionAnalyser:
         return any(study.tokens & names and all(c.tokens & vocabulary.words_of[doc] for c in concepts)
                    for doc, names in vocabulary.names.items())
 
-    def _said_together(self, words: Iterable[str], vocab: list[str], snap: Snapshot) -> bool:
-        """Whether one sentence of the corpus says every word, in any of its forms."""
+    def _said_together(self, words: Iterable[str], vocab: list[str], snap: Snapshot,
+                       initials: Iterable[str] | None = None) -> bool:
+        """Whether one sentence of the corpus says every word, in any of its forms; with ``initials`` (the words
+        written in capitals), a word no vocabulary holds whole may be the abbreviation of its forms."""
+        words = list(words)
         forms = [self._forms(w, vocab, snap.doc_freq) for w in words]
+        if initials is not None:
+            forms = [f or (frozenset() if w in initials else self._beginning(w, vocab))
+                     for w, f in zip(words, forms, strict=True)]
         return any(all(f & sentence for f in forms) for sentence in snap.sentences.tokens)
 
     def _treatments(self, lowered: str, vocab: list[str], snap: Snapshot, claimed: set[str]) -> Iterator[Concept]:

@@ -287,3 +287,17 @@ def test_a_source_nothing_else_picks_out_stays_a_topic(analyse, question: str, m
 ])
 def test_frequency_and_registration_are_kinds_of_answer(analyse, question: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     assert kind in analyse(question).kinds
+
+
+@pytest.mark.parametrize("question", [
+    "What did Murrough 2013 in Biol Psych report after six infusions?",  # Biological Psychiatry
+    "Which acute psych effects did the Short 2018 review list?",  # psychiatric, psychological, ...
+    "Did Zanos 2018 (Mol Psychiatry) say where the proposed mechanisms meet?",
+])
+def test_an_abbreviation_by_first_letters_stands_for_the_words_it_begins(analyse, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse(question).not_covered
+
+
+def test_initials_in_capitals_are_not_read_as_the_beginning_of_a_word(analyse) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse("Which DEA schedule applies to esketamine?")  # not "deaths"
+    assert analysis.not_covered and "dea" in [c.surface for c in analysis.absent]
