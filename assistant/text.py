@@ -15,6 +15,7 @@ imports nothing of the package, so every layer can use it.
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -170,6 +171,23 @@ def names_in(texts: list[str]) -> frozenset[str]:
             first = re.match(r"\W*[\w-]+", sentence)
             capitalised.update(_PROPER.findall(sentence, first.end() if first else 0))
     return frozenset(w.lower() for w in capitalised if w.lower() not in lower)
+
+
+_CITED = re.compile(r"\b([A-Z][a-z'-]+)(?:\s+(?:and|&)\s+[A-Z][a-z'-]+|\s+et al\.?|\s+and colleagues)?,?\s+\(?"
+                    r"((?:19|20)\d\d)\b")
+_MONTHS = frozenset(m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:]))
+
+
+def studies_cited(texts: list[str], names: frozenset[str]) -> frozenset[tuple[str, int]]:
+    """The (name, year) of the studies the texts cite, each by a word they write only as a name followed by a year
+    ("Cottrell 2008", "Shirayama and Hashimoto 2018", "the Toronto 2007 case series"); not a month ("May 2020")."""
+    found = set()
+    for text in texts:
+        for match in _CITED.finditer(text):
+            name = match.group(1).lower()
+            if name in names and name not in _MONTHS:
+                found.add((name, int(match.group(2))))
+    return frozenset(found)
 
 
 SHORT_SURNAME = 3  # letters; a surname this short ("Su", "Han", "Loo") is also a word or a syllable

@@ -11,6 +11,7 @@ from assistant.text import (
     names_in,
     sentence_pieces,
     split_sentences,
+    studies_cited,
     tokenize,
 )
 
@@ -64,3 +65,10 @@ def test_a_short_surname_is_found_only_where_cited_as_a_study() -> None:
     assert cited_surnames(pattern, "Han Chinese patients; the Loo pilot; Han 2019; Berman 2000") == []
     assert cited_short_surnames([("Berman", 2000)]) is None  # no short surname, nothing to find
     assert cited_surnames(None, "Loo 2016") == []
+
+
+def test_the_studies_a_text_cites_are_names_followed_by_a_year() -> None:
+    texts = ["In the Cottrell 2008 letter, 9 patients had cystitis.", "Shirayama and Hashimoto 2018 disagreed.",
+             "The report appeared in May 2020."]
+    assert studies_cited(texts, frozenset({"cottrell", "shirayama", "hashimoto", "may"})) == {
+        ("cottrell", 2008), ("shirayama", 2018)}

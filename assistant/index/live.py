@@ -16,7 +16,7 @@ from assistant.index.metadata import ChunkMeta
 from assistant.index.sentences import SentenceIndex
 from assistant.index.store import VectorStore
 from assistant.memo import LastOne
-from assistant.text import names_in, tokenize
+from assistant.text import names_in, studies_cited, tokenize
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,16 @@ class Snapshot:
     doc_freq: dict[str, int]  # token -> how many documents use it (text, title or labels)
     names_in_text: frozenset[str] = frozenset()  # words the documents write only as names ("price": Price 2014)
     dated_studies: frozenset[tuple[str, int]] = frozenset()  # each document's first author and year ("loo", 2016)
+    # The studies the documents cite by name and year without being one ("cottrell", 2008): named in a question,
+    # they put it in scope as a study of the corpus does.
+    studies_in_text: frozenset[tuple[str, int]] = frozenset()
     chunks_of: dict[str, tuple[StoredChunk, ...]] = field(default_factory=dict)  # document -> its chunks, in order
+
+    def scope_studies(self) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, int]]]:
+        """What the scope guard knows of this generation's studies (``ScopeGuard.know_studies``): the names of its
+        documents' studies and of the studies they cite, the words they write only as names, and (name, year)."""
+        return (self.study_names | {name for name, _ in self.studies_in_text}, self.names_in_text,
+                self.dated_studies | self.studies_in_text)
 
 
 # The generation this process loaded last, shared by every ``LiveIndex`` over the same store (keyed by the
@@ -99,6 +108,8 @@ class LiveIndex:
         for chunk in chunks:
             for token in tokenize(search_text(chunk.text, chunk.metadata) + " " + chunk.metadata.authors):
                 words.setdefault(token, set()).add(chunk.metadata.doc_id)
+        texts = [c.text for c in chunks]
+        names = names_in(texts)
         return Snapshot(
             name=name,
             collection=collection,
@@ -108,7 +119,8 @@ class LiveIndex:
             documents=documents,
             study_names=frozenset(m.surname for m in documents.values()),
             sentences=sentences, doc_freq={token: len(docs) for token, docs in words.items()},
-            names_in_text=names_in([c.text for c in chunks]),
+            names_in_text=names,
+            studies_in_text=studies_cited(texts, names),
             dated_studies=frozenset((m.surname.lower(), m.year) for m in documents.values() if m.surname and m.year),
             chunks_of={doc: tuple(of_doc) for doc, of_doc in chunks_of.items()},
         )

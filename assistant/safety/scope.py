@@ -64,7 +64,8 @@ class ScopeGuard:
 
         A surname of three letters or fewer ("Su", "Han", "Loo") is also an everyday word or syllable, so alone
         it names nothing; cited as a study is ("Loo 2016", "Han et al.", "Su and colleagues") it does. ``dated``
-        holds each document's (surname, year)."""
+        holds each document's (surname, year) and those of the studies the documents cite
+        (``Snapshot.scope_studies``)."""
         key = frozenset(n.lower() for n in names if len(n) > SHORT_SURNAME)
         if key != self._study_key:
             self._study_key = key

@@ -12,7 +12,7 @@ from assistant.services import Services
 def scope(shipped_services: Services) -> ScopeGuard:
     guard = shipped_services.answers.scope
     snap = shipped_services.index.snapshot()
-    guard.know_studies(snap.study_names, snap.names_in_text, snap.dated_studies)
+    guard.know_studies(*snap.scope_studies())
     return guard
 
 
@@ -47,3 +47,13 @@ def test_a_short_surname_names_a_study_only_where_cited_as_one(scope: ScopeGuard
     assert check.specific is specific, check
     if specific:
         assert check.verdict == "in"
+
+
+@pytest.mark.parametrize(("question", "specific"), [
+    # A study the documents cite by name and year, though no document is that study, is named like one.
+    ("What did the Cottrell letter report about the bladder?", True),
+    ("How did the users in the Toronto case series do once they stopped?", True),
+    ("What changed in May?", False),  # the documents write "May 2020", a month and not a study
+])
+def test_a_study_the_documents_cite_is_in_scope(scope: ScopeGuard, question: str, specific: bool) -> None:
+    assert scope.check(question).specific is specific
