@@ -528,7 +528,8 @@ class QuestionAnalyser:
             # A name of several words ("Class B") is covered where one sentence says all its words, not its parts
             # apart: the corpus's "drug class" and a "B" elsewhere do not cover the UK's Class B.
             # A possessive is the name's ("the Beck Depression Inventory's suicide item"), not a word of it.
-            words = [t for t in tokenize(_POSSESSIVE.sub("", run)) if t not in STOP_WORDS]
+            # A hyphenated word is said by its parts ("BDNF-translation": BDNF and translation), which tokenize lists.
+            words = [t for t in tokenize(_POSSESSIVE.sub("", run)) if t not in STOP_WORDS and "-" not in t]
             if len(words) < 2 or set(words) <= claimed:
                 continue
             initials = {w.lower() for w in _CAPITALS.findall(run)}

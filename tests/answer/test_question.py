@@ -301,3 +301,8 @@ def test_an_abbreviation_by_first_letters_stands_for_the_words_it_begins(analyse
 def test_initials_in_capitals_are_not_read_as_the_beginning_of_a_word(analyse) -> None:  # type: ignore[no-untyped-def]
     analysis = analyse("Which DEA schedule applies to esketamine?")  # not "deaths"
     assert analysis.not_covered and "dea" in [c.surface for c in analysis.absent]
+
+
+def test_a_hyphenated_word_in_a_name_is_said_by_its_parts(analyse) -> None:  # type: ignore[no-untyped-def]
+    assert not analyse("How does the Autry BDNF-translation account fit with the mTOR story?").not_covered
+    assert analyse("What did the ELEKT-D Trial find?").not_covered  # a code no document uses stays absent
