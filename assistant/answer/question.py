@@ -229,6 +229,9 @@ _DETERMINERS = frozenset({"the", "a", "an", "that", "this", "these", "those", "t
                           "my", "our"})
 MAX_DESCRIPTORS = 6  # words between a determiner and its source noun
 MIN_ABBREVIATION = 3  # letters of an abbreviation by first letters ("mol", "clin")
+_NAME_AND_INITIAL = re.compile(r"\b\w*[a-z\d][A-Z]\b")  # "eEF2K": a name, then a word's initial in capitals
+# A name written with digits or capitals ("eEF2", "NMDA"), then a lower-case word ("kinase", "receptor").
+_NAME_THEN_WORD = re.compile(r"\b([A-Za-z]*(?:\d|[A-Z]{2})[A-Za-z\d]*)\s+([a-z]{3,})\b")
 # Within a sentence, a colon or semicolon starts a clause whose first word may be capitalised too.
 _CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
@@ -322,6 +325,14 @@ class _Vocabulary:
             # initials of too many runs to tell.
             if count >= 2 and len(run) >= 3 and not any("-" in word or "'" in word for word in run):
                 abbreviations.setdefault("".join(word[0] for word in run), set()).update(run)
+
+        pairs: dict[tuple[str, str], int] = {}
+        for text in snap.sentences.texts:
+            for name, word in _NAME_THEN_WORD.findall(text):
+                pairs[name.lower(), word] = pairs.get((name.lower(), word), 0) + 1
+        for (name, word), count in pairs.items():
+            if count >= 2:  # a name and the initial of the word after it: "eEF2K" is the "eEF2 kinase" they write
+                abbreviations.setdefault(name + word[0], set()).update((name, word))
         for token in snap.doc_freq:
             identifier = _IDENTIFIER.fullmatch(token)
             if identifier:  # "NCT" is the register of "NCT02493868"
@@ -590,18 +601,26 @@ class QuestionAnalyser:
             if _TIME_POINT.fullmatch(token):
                 continue  # "d28", "wk4": a time point, as "24-hour" is a quantity
             if re.search(r"\d", token):
-                concepts.append(Concept(token, frozenset({token}) if token in snap.doc_freq else frozenset()))
+                present = frozenset({token}) if token in snap.doc_freq else frozenset()
+                if not present and token in self._names_and_initials(text, snap):
+                    present = vocabulary.abbreviations.get(token, frozenset())
+                concepts.append(Concept(token, present))
                 continue
             concept = self._concept(token, [token], vocab, snap, labels)
             in_capitals = token.upper() in _CAPITALS.findall(text)
             stands_for = vocabulary.abbreviations.get(token) if concept.absent else None
-            if stands_for and in_capitals:
+            if stands_for and (in_capitals or token in self._names_and_initials(text, snap)):
                 # An abbreviation written in capitals ("IPD", "AJP", "NCT") that the documents spell out.
                 concept = Concept(token, stands_for - self._ignored or stands_for)
             elif concept.absent and not in_capitals and (beginning := self._beginning(token, vocab)):
                 concept = Concept(token, beginning)  # "psych", "neurosci": the start of words the documents use
             concepts.append(concept)
         return concepts
+
+    @staticmethod
+    def _names_and_initials(text: str, snap: Snapshot) -> set[str]:
+        """The words of ``text`` written as a name the documents use and one more capital letter ("eEF2K")."""
+        return {w.lower() for w in _NAME_AND_INITIAL.findall(text) if w[:-1].lower() in snap.doc_freq}
 
     def _study_says(self, study: Concept, concepts: Sequence[Concept], snap: Snapshot) -> bool:
         """Whether some document the concept ``study`` names mentions each of ``concepts`` (its text or labels)."""

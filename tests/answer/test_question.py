@@ -306,3 +306,9 @@ def test_initials_in_capitals_are_not_read_as_the_beginning_of_a_word(analyse) -
 def test_a_hyphenated_word_in_a_name_is_said_by_its_parts(analyse) -> None:  # type: ignore[no-untyped-def]
     assert not analyse("How does the Autry BDNF-translation account fit with the mTOR story?").not_covered
     assert analyse("What did the ELEKT-D Trial find?").not_covered  # a code no document uses stays absent
+
+
+def test_a_name_and_the_initial_of_the_next_word_is_the_phrase_the_documents_write(analyse) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse("What did eEF2K inhibitors do on their own in mice?")  # the documents write "eEF2 kinase"
+    assert not analysis.not_covered
+    assert analyse("Is CYP2B6 involved in ketamine breakdown?").not_covered  # a code no document writes
