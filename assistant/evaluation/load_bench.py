@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from assistant.conversations import make_store
-from assistant.evaluation.load import HEADER, LoadPlan, LoadResult, render, run_load
+from assistant.evaluation.load import HEADER, LoadPlan, LoadResult, Sample, render, run_load
 from assistant.evaluation.served import ServedApp, WorkerMemory, serve
 from assistant.settings import Settings, WebSettings
 
@@ -83,13 +83,37 @@ class BenchReport:
         return sum(len(result.errors) for _, result in self.results)
 
     def unexplained_errors(self) -> int:
-        """Failures other than requests sent before a killed worker had exited (those were in flight,
-        on a connection or in the accept queue of the dying worker, and may fail; anything sent
-        after it was gone must not)."""
+        """Failures other than requests sent to a killed worker: those sent before it had exited (in flight, on a
+        connection or in the accept queue of the dying worker) and those sent after it on a connection kept alive
+        from before the kill (``errors_on_kept_connections``) may fail; anything else sent after it was gone must
+        not."""
         if self.killed_at is None:
             return self.errors
         return sum(1 for _, result in self.results for sample in result.errors
-                   if result.began + sample.started >= self.killed_at)
+                   if result.began + sample.started >= self.killed_at) - self.errors_on_kept_connections()
+
+    def errors_on_kept_connections(self) -> int:
+        """Failures of requests sent after the killed worker had exited, each the first its client sent after the
+        kill, whose previous request had been answered before the kill: a client keeps its connection alive, so
+        that request went out on the connection it last used, which may have been to the killed worker. A client
+        drops a connection that failed, so each client has at most one such failure."""
+        if self.kill_sent_at is None or self.killed_at is None:
+            return 0
+        count = 0
+        for _, result in self.results:
+            by_client: dict[int, list[Sample]] = {}
+            for sample in sorted(result.samples, key=lambda s: s.started):
+                by_client.setdefault(sample.client, []).append(sample)
+            for samples in by_client.values():
+                after = next((i for i, s in enumerate(samples) if result.began + s.started >= self.kill_sent_at),
+                             None)
+                if after is None or after == 0:
+                    continue
+                first, previous = samples[after], samples[after - 1]
+                if (not first.ok and result.began + first.started >= self.killed_at and previous.ok
+                        and result.began + previous.started + previous.seconds < self.kill_sent_at):
+                    count += 1
+        return count
 
     def errors_while_exiting(self) -> int:
         """Failures of requests sent after the SIGKILL but before the worker had exited."""
@@ -273,10 +297,12 @@ def render_report(report: BenchReport) -> str:
         lines.append("  growth start->end: " + ", ".join(f"pid {pid} {a:.0f}->{b:.0f} MB ({g:+.1f}%)"
                                                        for pid, a, b, g in growth) + f"; worst {worst:+.1f}%")
     if report.killed:
+        kept = report.errors_on_kept_connections()
+        before = report.errors - report.unexplained_errors() - report.errors_while_exiting() - kept
         lines.append(f"\nkilled worker(s) {report.killed} with SIGKILL; gunicorn started {report.replacements}; "
                      f"it exited {(report.killed_at or 0) - (report.kill_sent_at or 0):.3f} s after the signal; "
-                     f"failed: {report.errors - report.unexplained_errors() - report.errors_while_exiting()} "
-                     f"requests sent before the kill, {report.errors_while_exiting()} sent while it was exiting, "
+                     f"failed: {before} requests sent before the kill, {report.errors_while_exiting()} sent while it "
+                     f"was exiting, {kept} sent after it on a connection kept from before it, "
                      f"{report.unexplained_errors()} sent after it had exited")
     if report.greedy is not None:
         g = report.greedy

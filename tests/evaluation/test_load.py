@@ -63,9 +63,22 @@ def test_failures_are_told_apart_by_when_they_were_sent_relative_to_the_kill_and
 
     assert report.errors == 3
     assert report.errors_while_exiting() == 1
+    assert report.errors_on_kept_connections() == 0
     assert report.unexplained_errors() == 1  # sent after the worker was gone: the bench fails on it
-    assert "1 requests sent before the kill, 1 sent while it was exiting, 1 sent after it had exited" in (
-        render_report(report))
+    assert ("1 requests sent before the kill, 1 sent while it was exiting, 0 sent after it on a connection kept "
+            "from before it, 1 sent after it had exited") in render_report(report)
+
+
+def test_a_clients_first_request_after_the_exit_may_fail_on_the_connection_it_kept_from_before_the_kill() -> None:
+    # Client 0 was answered just before the SIGKILL at t=105 and kept its connection to that worker; its next
+    # request, sent after the exit, went out on it. Client 1's second failure after the exit is the bench's.
+    samples = [Sample(0, 4.9, 0.05, 200), Sample(0, 5.1, 0.01, None, "ReadError"), Sample(0, 5.2, 0.1, 200),
+               Sample(1, 4.0, 0.1, 200), Sample(1, 5.3, 0.1, 200), Sample(1, 5.5, 0.01, None, "ReadError")]
+    result = LoadResult(LoadPlan(2, 10.0), wall_s=10.0, samples=samples, began=100.0)
+    report = BenchReport(2, 4, results=[("json", result)], killed=[123], kill_sent_at=105.0, killed_at=105.02)
+
+    assert report.errors_on_kept_connections() == 1
+    assert report.unexplained_errors() == 1
 
 
 @pytest.mark.slow
