@@ -579,6 +579,9 @@ class QuestionAnalyser:
             if surname in labels and surname not in claimed:
                 concepts.append(Concept(surname, frozenset({surname}), label=True))
                 claimed.add(surname)
+        # How the writer spelled abbreviations: in capitals ("IPD"), or as a name and one more capital ("eEF2K").
+        in_capitals = {w.lower() for w in _CAPITALS.findall(text)}
+        name_and_initial = {w.lower() for w in _NAME_AND_INITIAL.findall(text) if w[:-1].lower() in snap.doc_freq}
         for token in dict.fromkeys(tokenize(text)):
             if token in claimed or token in self._ignored or token.isdigit() or len(token) < 3:
                 continue
@@ -602,25 +605,19 @@ class QuestionAnalyser:
                 continue  # "d28", "wk4": a time point, as "24-hour" is a quantity
             if re.search(r"\d", token):
                 present = frozenset({token}) if token in snap.doc_freq else frozenset()
-                if not present and token in self._names_and_initials(text, snap):
+                if not present and token in name_and_initial:
                     present = vocabulary.abbreviations.get(token, frozenset())
                 concepts.append(Concept(token, present))
                 continue
             concept = self._concept(token, [token], vocab, snap, labels)
-            in_capitals = token.upper() in _CAPITALS.findall(text)
             stands_for = vocabulary.abbreviations.get(token) if concept.absent else None
-            if stands_for and (in_capitals or token in self._names_and_initials(text, snap)):
+            if stands_for and (token in in_capitals or token in name_and_initial):
                 # An abbreviation written in capitals ("IPD", "AJP", "NCT") that the documents spell out.
                 concept = Concept(token, stands_for - self._ignored or stands_for)
-            elif concept.absent and not in_capitals and (beginning := self._beginning(token, vocab)):
+            elif concept.absent and token not in in_capitals and (beginning := self._beginning(token, vocab)):
                 concept = Concept(token, beginning)  # "psych", "neurosci": the start of words the documents use
             concepts.append(concept)
         return concepts
-
-    @staticmethod
-    def _names_and_initials(text: str, snap: Snapshot) -> set[str]:
-        """The words of ``text`` written as a name the documents use and one more capital letter ("eEF2K")."""
-        return {w.lower() for w in _NAME_AND_INITIAL.findall(text) if w[:-1].lower() in snap.doc_freq}
 
     def _study_says(self, study: Concept, concepts: Sequence[Concept], snap: Snapshot) -> bool:
         """Whether some document the concept ``study`` names mentions each of ``concepts`` (its text or labels)."""
