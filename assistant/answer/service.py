@@ -196,7 +196,7 @@ class AnswerService:
             yield from events_of(respond(self._text(refusal), abstained=False, cat=category, declined=True))
             return
         snapshot = self.retriever.index.snapshot()
-        self.scope.know_studies(*snapshot.scope_studies())
+        self.scope.know_studies(*snapshot.scope_studies)
         scope = self.scope.check(message)
         if triage.crisis_now:
             # After the resources, stay short and on the point: two cited sentences on suicidal ideation when the

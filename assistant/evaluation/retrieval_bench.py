@@ -39,7 +39,7 @@ class ModeScores:
 
 def score_mode(services: Services, questions: list[Question], mode: Mode) -> ModeScores:
     snap = services.index.snapshot()
-    services.answers.scope.know_studies(*snap.scope_studies())
+    services.answers.scope.know_studies(*snap.scope_studies)
     ids = {doc_id: doc_identifiers(meta, doc_id) for doc_id, meta in snap.documents.items()}
     scores = ModeScores(mode)
     answerable = [q for q in questions if q.answerable]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
@@ -48,9 +49,11 @@ class Snapshot:
     studies_in_text: frozenset[tuple[str, int]] = frozenset()
     chunks_of: dict[str, tuple[StoredChunk, ...]] = field(default_factory=dict)  # document -> its chunks, in order
 
+    @cached_property
     def scope_studies(self) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, int]]]:
         """What the scope guard knows of this generation's studies (``ScopeGuard.know_studies``): the names of its
-        documents' studies and of the studies they cite, the words they write only as names, and (name, year)."""
+        documents' studies and of the studies they cite, the words they write only as names, and (name, year).
+        Worked out once per generation: every request hands it to the guard."""
         return (self.study_names | {name for name, _ in self.studies_in_text}, self.names_in_text,
                 self.dated_studies | self.studies_in_text)
 

@@ -12,7 +12,7 @@ from assistant.services import Services
 def scope(shipped_services: Services) -> ScopeGuard:
     guard = shipped_services.answers.scope
     snap = shipped_services.index.snapshot()
-    guard.know_studies(*snap.scope_studies())
+    guard.know_studies(*snap.scope_studies)
     return guard
 
 
